@@ -1,0 +1,31 @@
+// Byte buffers and their text forms (hex, base64).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kyso {
+
+using Bytes = std::vector<uint8_t>;
+using ByteSpan = std::span<const uint8_t>;
+
+inline ByteSpan AsBytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+inline std::string_view AsString(ByteSpan b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// Upper-case hex without separators ("0A1B").
+std::string HexEncode(ByteSpan bytes);
+// Accepts upper or lower case, and ignores ':' separators. nullopt on any other character
+// or an odd digit count.
+std::optional<Bytes> HexDecode(std::string_view hex);
+
+std::string Base64Encode(ByteSpan bytes);
+
+}  // namespace kyso

@@ -1,0 +1,260 @@
+#include "crypto/key.h"
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "crypto/digest.h"
+#include "crypto/openssl_error.h"
+
+namespace kyso::crypto {
+
+std::string DrainOpenSslErrors() {
+  std::string out;
+  unsigned long code;
+  while ((code = ERR_get_error()) != 0) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+void EvpPkeyDeleter::operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+Result<KeySpec> SpecOf(EVP_PKEY* key) {
+  KeySpec spec;
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+      spec.algorithm = KeyAlgorithm::kRsa;
+      spec.bits = EVP_PKEY_get_bits(key);
+      return spec;
+    case EVP_PKEY_EC: {
+      char curve[64] = {0};
+      size_t len = 0;
+      if (!EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve,
+                                          &len)) {
+        return InvalidArgument("key.unsupported", "EC key without a named curve");
+      }
+      spec.algorithm = KeyAlgorithm::kEcdsa;
+      spec.bits = EVP_PKEY_get_bits(key);
+      std::string name = curve;
+      if (name == "prime256v1" || name == "P-256") {
+        spec.curve = "P-256";
+      } else if (name == "secp384r1" || name == "P-384") {
+        spec.curve = "P-384";
+      } else if (name == "secp521r1" || name == "P-521") {
+        spec.curve = "P-521";
+      } else {
+        spec.curve = name;  // reported as-is; policy refuses curves it does not list
+      }
+      return spec;
+    }
+    case EVP_PKEY_ED25519:
+      spec.algorithm = KeyAlgorithm::kEd25519;
+      spec.bits = 256;
+      return spec;
+    default:
+      return InvalidArgument("key.unsupported",
+                             std::string("unsupported key type ") +
+                                 OBJ_nid2sn(EVP_PKEY_get_base_id(key)));
+  }
+}
+
+}  // namespace
+
+Result<KeySpec> KeySpec::Parse(std::string_view text) {
+  std::string t = Lower(text);
+  KeySpec spec;
+  if (t == "rsa:2048" || t == "rsa:3072" || t == "rsa:4096") {
+    spec.algorithm = KeyAlgorithm::kRsa;
+    spec.bits = std::stoi(t.substr(4));
+    return spec;
+  }
+  if (t == "ec:p-256" || t == "ec:p256" || t == "ec:prime256v1") {
+    return KeySpec{KeyAlgorithm::kEcdsa, 256, "P-256"};
+  }
+  if (t == "ec:p-384" || t == "ec:p384" || t == "ec:secp384r1") {
+    return KeySpec{KeyAlgorithm::kEcdsa, 384, "P-384"};
+  }
+  if (t == "ed25519") return KeySpec{KeyAlgorithm::kEd25519, 256, ""};
+  return InvalidArgument("key.spec_invalid",
+                         "unknown key type \"" + std::string(text) +
+                             "\" (expected rsa:2048|rsa:3072|rsa:4096|ec:P-256|ec:P-384|ed25519)");
+}
+
+std::string KeySpec::ToString() const {
+  switch (algorithm) {
+    case KeyAlgorithm::kRsa: return "rsa:" + std::to_string(bits);
+    case KeyAlgorithm::kEcdsa: return "ec:" + curve;
+    case KeyAlgorithm::kEd25519: return "ed25519";
+  }
+  return "unknown";
+}
+
+// --- PublicKey ---
+
+Result<PublicKey> PublicKey::FromSpkiDer(ByteSpan der) {
+  const unsigned char* p = der.data();
+  EVP_PKEY* key = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
+  if (key == nullptr || p != der.data() + der.size()) {
+    EVP_PKEY_free(key);
+    return InvalidArgument("key.malformed", "malformed SubjectPublicKeyInfo: " + DrainOpenSslErrors());
+  }
+  return PublicKey(EvpPkeyPtr(key));
+}
+
+PublicKey PublicKey::FromOpenssl(EVP_PKEY* key) {
+  EVP_PKEY_up_ref(key);
+  return PublicKey(EvpPkeyPtr(key));
+}
+
+Bytes PublicKey::SpkiDer() const {
+  unsigned char* out = nullptr;
+  int len = i2d_PUBKEY(key_.get(), &out);
+  if (len <= 0) return {};
+  Bytes der(out, out + len);
+  OPENSSL_free(out);
+  return der;
+}
+
+std::string PublicKey::Fingerprint() const { return HexEncode(Sha256(SpkiDer())); }
+
+Bytes PublicKey::KeyIdentifier() const {
+  // RFC 5280 §4.2.1.2 (1): SHA-1 of the BIT STRING subjectPublicKey (excluding tag, length and
+  // number of unused bits).
+  Bytes spki = SpkiDer();
+  const unsigned char* p = spki.data();
+  X509_PUBKEY* xpk = d2i_X509_PUBKEY(nullptr, &p, static_cast<long>(spki.size()));
+  Bytes id;
+  if (xpk == nullptr) return id;
+  const unsigned char* pk = nullptr;
+  int pklen = 0;
+  if (X509_PUBKEY_get0_param(nullptr, &pk, &pklen, nullptr, xpk)) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_Digest(pk, static_cast<size_t>(pklen), md, &mdlen, EVP_sha1(), nullptr);
+    id.assign(md, md + mdlen);
+  }
+  X509_PUBKEY_free(xpk);
+  return id;
+}
+
+Result<KeySpec> PublicKey::Spec() const { return SpecOf(key_.get()); }
+
+bool PublicKey::Equals(const PublicKey& other) const {
+  return EVP_PKEY_eq(key_.get(), other.key_.get()) == 1;
+}
+
+// --- PrivateKey ---
+
+Result<PrivateKey> PrivateKey::Generate(const KeySpec& spec) {
+  EVP_PKEY* key = nullptr;
+  switch (spec.algorithm) {
+    case KeyAlgorithm::kRsa:
+      if (spec.bits < 2048) return InvalidArgument("key.spec_invalid", "RSA keys need at least 2048 bits");
+      key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(spec.bits));
+      break;
+    case KeyAlgorithm::kEcdsa:
+      key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", spec.curve.c_str());
+      break;
+    case KeyAlgorithm::kEd25519:
+      key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+      break;
+  }
+  if (key == nullptr) {
+    return Internal("key.generate_failed",
+                    "key generation failed for " + spec.ToString() + ": " + DrainOpenSslErrors());
+  }
+  KYSO_ASSIGN_OR_RETURN(KeySpec actual, SpecOf(key));
+  return PrivateKey(EvpPkeyPtr(key), actual);
+}
+
+Result<PrivateKey> PrivateKey::FromEncryptedPkcs8Pem(std::string_view pem,
+                                                    std::string_view passphrase) {
+  if (pem.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") == std::string_view::npos) {
+    return InvalidArgument("key.not_encrypted",
+                           "expected an encrypted PKCS#8 key (BEGIN ENCRYPTED PRIVATE KEY)");
+  }
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  std::string pass(passphrase);
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, pass.data());
+  BIO_free(bio);
+  if (key == nullptr) {
+    std::string err = DrainOpenSslErrors();
+    if (err.find("bad decrypt") != std::string::npos ||
+        err.find("maybe wrong password") != std::string::npos ||
+        err.find("wrong password") != std::string::npos ||
+        err.find("unsupported") == std::string::npos) {
+      return PermissionDenied("key.wrong_passphrase",
+                              "cannot decrypt the private key: wrong passphrase");
+    }
+    return InvalidArgument("key.malformed", "cannot read the private key: " + err);
+  }
+  KYSO_ASSIGN_OR_RETURN(KeySpec spec, SpecOf(key));
+  return PrivateKey(EvpPkeyPtr(key), spec);
+}
+
+Result<PrivateKey> PrivateKey::FromPem(std::string_view pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, const_cast<char*>(""));
+  BIO_free(bio);
+  if (key == nullptr) {
+    return InvalidArgument("key.malformed", "cannot read the private key: " + DrainOpenSslErrors());
+  }
+  KYSO_ASSIGN_OR_RETURN(KeySpec spec, SpecOf(key));
+  return PrivateKey(EvpPkeyPtr(key), spec);
+}
+
+Result<std::string> PrivateKey::ToEncryptedPkcs8Pem(std::string_view passphrase,
+                                                    int pbkdf2_iterations) const {
+  if (passphrase.size() < 8) {
+    return InvalidArgument("key.passphrase_too_short", "the passphrase must have at least 8 characters");
+  }
+  // RFC 8018 §6.2 PBES2 with PBKDF2 (HMAC-SHA256 PRF) and AES-256-CBC.
+  X509_ALGOR* pbe = PKCS5_pbe2_set_iv(EVP_aes_256_cbc(), pbkdf2_iterations, nullptr, 0, nullptr,
+                                      NID_hmacWithSHA256);
+  PKCS8_PRIV_KEY_INFO* p8 = EVP_PKEY2PKCS8(key_.get());
+  if (pbe == nullptr || p8 == nullptr) {
+    X509_ALGOR_free(pbe);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    return Internal("key.encrypt_failed", DrainOpenSslErrors());
+  }
+  X509_SIG* enc = PKCS8_set0_pbe(passphrase.data(), static_cast<int>(passphrase.size()), p8, pbe);
+  PKCS8_PRIV_KEY_INFO_free(p8);
+  if (enc == nullptr) {
+    X509_ALGOR_free(pbe);
+    return Internal("key.encrypt_failed", DrainOpenSslErrors());
+  }
+  BIO* bio = BIO_new(BIO_s_mem());
+  int ok = PEM_write_bio_PKCS8(bio, enc);
+  X509_SIG_free(enc);
+  if (!ok) {
+    BIO_free(bio);
+    return Internal("key.encrypt_failed", DrainOpenSslErrors());
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  return pem;
+}
+
+PublicKey PrivateKey::public_key() const { return PublicKey::FromOpenssl(key_.get()); }
+
+}  // namespace kyso::crypto

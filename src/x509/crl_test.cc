@@ -1,0 +1,54 @@
+#include <gtest/gtest.h>
+
+#include "testlib/csr_factory.h"
+#include "x509/crl.h"
+
+namespace kyso::x509 {
+namespace {
+
+TEST(Crl, FullAndDeltaWithReasons) {
+  const auto& key = testlib::CachedKey("ec:P-256");
+  crypto::SoftwareSigner signer(key, "t");
+  CertificateTemplate t{{0x01}, *Name::ParseSlashed("/C=VN/CN=CA"), key.public_key(), 1000, 1000000000, {}};
+  t.extensions.is_ca = true;
+  t.extensions.key_usage = {"keyCertSign", "cRLSign"};
+  Certificate ca = *BuildCertificate(t, nullptr, signer, {});
+
+  CrlTemplate full;
+  full.number = 7;
+  full.this_update = 5000;
+  full.next_update = 5000 + 86400;
+  full.freshest_crl_urls = {"http://127.0.0.1:8080/crl/issuing-delta.crl"};
+  full.entries = {{{0x0A, 0x0B}, 4000, 1, 3900}, {{0x0C}, 4100, 0, std::nullopt}, {{0x7F, 0x01}, 4200, 4, std::nullopt}};
+  auto der = BuildCrl(full, ca, signer, {});
+  ASSERT_TRUE(der.ok()) << der.status().ToString();
+  auto crl = Crl::FromDer(*der);
+  ASSERT_TRUE(crl.ok());
+  EXPECT_EQ(crl->number(), 7);
+  EXPECT_FALSE(crl->delta_base().has_value());
+  EXPECT_EQ(crl->entry_count(), 3u);
+  EXPECT_EQ(crl->ReasonFor("0A0B"), 1);
+  EXPECT_EQ(crl->ReasonFor("0C"), -1);  // unspecified: the reasonCode extension is absent
+  EXPECT_EQ(crl->ReasonFor("7F01"), 4);
+  EXPECT_FALSE(crl->ReasonFor("0D").has_value());
+  EXPECT_EQ(crl->this_update(), 5000);
+  EXPECT_EQ(crl->next_update(), 5000 + 86400);
+  EXPECT_TRUE(crl->IsSignedBy(key.public_key()));
+
+  CrlTemplate delta = full;
+  delta.number = 8;
+  delta.delta_base_number = 7;
+  delta.entries.resize(1);
+  auto delta_der = BuildCrl(delta, ca, signer, {});
+  ASSERT_TRUE(delta_der.ok());
+  auto d = Crl::FromDer(*delta_der);
+  EXPECT_EQ(d->delta_base(), 7);
+  EXPECT_EQ(d->number(), 8);
+}
+
+TEST(Crl, RefusesBadInput) {
+  EXPECT_EQ(Crl::FromDer(AsBytes("nope")).status().id(), "crl.malformed");
+}
+
+}  // namespace
+}  // namespace kyso::x509
