@@ -14,7 +14,9 @@ namespace {
 using internal::AttributeInfo;
 using internal::FindAttribute;
 
-std::string Quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string Quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
 
 bool Contains(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -99,8 +101,9 @@ bool UsageFitsAlgorithm(std::string_view usage, crypto::KeyAlgorithm algorithm) 
 
 // Returns the profile's key usage bits that the key's algorithm can perform.
 Result<std::vector<std::string>> CheckKey(const Profile& profile, const crypto::KeySpec& key) {
-  bool listed = std::any_of(profile.key_types.begin(), profile.key_types.end(),
-                            [&](const crypto::KeySpec& allowed) { return KeyMatches(allowed, key); });
+  bool listed =
+      std::any_of(profile.key_types.begin(), profile.key_types.end(),
+                  [&](const crypto::KeySpec& allowed) { return KeyMatches(allowed, key); });
   if (!listed) {
     int min_rsa = 0;
     std::vector<std::string> names;
@@ -140,21 +143,6 @@ Result<std::vector<std::string>> CheckKey(const Profile& profile, const crypto::
 Status CheckAttributeValue(const Profile& profile, const x509::NameAttribute& attribute,
                            const AttributeInfo* info) {
   KYSO_RETURN_IF_ERROR(CheckAttributeText(attribute.type, attribute.value));
-  size_t chars = Utf8Length(attribute.value).value_or(0);
-  if (info != nullptr && info->max_chars != 0 && chars > info->max_chars) {
-    return InvalidArgument("profile.subject_value_too_long",
-                           "subject attribute " + attribute.type + " has " +
-                               std::to_string(chars) + " characters; at most " +
-                               std::to_string(info->max_chars) + " (" + std::string(info->bound) +
-                               ")");
-  }
-  auto fixed = profile.subject.fixed.find(attribute.type);
-  if (fixed != profile.subject.fixed.end() && attribute.value != fixed->second) {
-    return InvalidArgument("profile.subject_value_not_allowed",
-                           "subject attribute " + attribute.type + " must be \"" + fixed->second +
-                               "\" in profile " + Quoted(profile.name) + ", not \"" +
-                               attribute.value + "\"");
-  }
   if (attribute.type == "C") {
     // RFC 5280 §4.1.2.4 / X.520: countryName is a two-letter ISO 3166 code.
     const std::string& c = attribute.value;
@@ -166,6 +154,20 @@ Status CheckAttributeValue(const Profile& profile, const x509::NameAttribute& at
                                  c + "\"");
     }
   }
+  size_t chars = Utf8Length(attribute.value).value_or(0);
+  if (info != nullptr && info->max_chars != 0 && chars > info->max_chars) {
+    return InvalidArgument("profile.subject_value_too_long",
+                           "subject attribute " + attribute.type + " has " + std::to_string(chars) +
+                               " characters; at most " + std::to_string(info->max_chars) + " (" +
+                               std::string(info->bound) + ")");
+  }
+  auto fixed = profile.subject.fixed.find(attribute.type);
+  if (fixed != profile.subject.fixed.end() && attribute.value != fixed->second) {
+    return InvalidArgument("profile.subject_value_not_allowed",
+                           "subject attribute " + attribute.type + " must be \"" + fixed->second +
+                               "\" in profile " + Quoted(profile.name) + ", not \"" +
+                               attribute.value + "\"");
+  }
   if (attribute.type == "emailAddress") KYSO_RETURN_IF_ERROR(CheckEmailAddress(attribute.value));
   return Status::Ok();
 }
@@ -174,9 +176,9 @@ Status CheckSubject(const Profile& profile, const x509::Name& subject) {
   const SubjectRules& rules = profile.subject;
   std::set<std::string> seen;
   for (const auto& attribute : subject.attributes()) {
-    bool permitted = (Contains(rules.required, attribute.type) ||
-                      Contains(rules.allowed, attribute.type)) &&
-                     !Contains(rules.forbidden, attribute.type);
+    bool permitted =
+        (Contains(rules.required, attribute.type) || Contains(rules.allowed, attribute.type)) &&
+        !Contains(rules.forbidden, attribute.type);
     if (!permitted) {
       return InvalidArgument("profile.subject_attribute_forbidden",
                              "subject attribute " + attribute.type + " is not allowed by profile " +
@@ -194,9 +196,9 @@ Status CheckSubject(const Profile& profile, const x509::Name& subject) {
   }
   for (const auto& type : rules.required) {
     if (seen.count(type) == 0) {
-      return InvalidArgument("profile.subject_attribute_missing",
-                             "subject attribute " + type + " is required by profile " +
-                                 Quoted(profile.name));
+      return InvalidArgument(
+          "profile.subject_attribute_missing",
+          "subject attribute " + type + " is required by profile " + Quoted(profile.name));
     }
   }
   if (subject.empty()) {
@@ -215,8 +217,8 @@ Status CheckUids(const Profile& profile, const x509::Name& subject) {
     if (!Contains(profile.uid.allowed_prefixes, uid.prefix)) {
       return InvalidArgument("profile.uid_prefix_not_allowed",
                              "UID prefix " + uid.prefix + " is not allowed by profile " +
-                                 Quoted(profile.name) + "; allowed: " +
-                                 Join(profile.uid.allowed_prefixes));
+                                 Quoted(profile.name) +
+                                 "; allowed: " + Join(profile.uid.allowed_prefixes));
     }
     if (!canonical.insert(uid.canonical).second) {
       return InvalidArgument("profile.uid_duplicate", "UID " + value + " occurs more than once");
@@ -392,8 +394,8 @@ std::string_view IssuanceKindName(IssuanceKind kind) {
   return "unknown";
 }
 
-Result<IssuancePlan> Evaluate(const Profile& profile, const RequestFacts& request, IssuanceKind kind,
-                              std::optional<int> requested_days, UnixSeconds now,
+Result<IssuancePlan> Evaluate(const Profile& profile, const RequestFacts& request,
+                              IssuanceKind kind, std::optional<int> requested_days, UnixSeconds now,
                               UnixSeconds issuer_not_after) {
   KYSO_RETURN_IF_ERROR(CheckRequestedExtensions(profile, request));
   KYSO_ASSIGN_OR_RETURN(std::vector<std::string> key_usage, CheckKey(profile, request.key));

@@ -9,9 +9,15 @@ namespace kyso::policy {
 
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
-bool IsAlpha(char c) { return IsUpper(c) || (c >= 'a' && c <= 'z'); }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool IsUpper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+bool IsAlpha(char c) {
+  return IsUpper(c) || (c >= 'a' && c <= 'z');
+}
 
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), IsDigit);
@@ -62,7 +68,9 @@ std::optional<char32_t> NextCodePoint(std::string_view s, size_t* pos) {
   return cp;
 }
 
-bool IsControl(char32_t cp) { return cp <= 0x1F || (cp >= 0x7F && cp <= 0x9F); }
+bool IsControl(char32_t cp) {
+  return cp <= 0x1F || (cp >= 0x7F && cp <= 0x9F);
+}
 
 // White space of Unicode's White_Space property (tab and the other C0 ones are controls here).
 bool IsWhiteSpace(char32_t cp) {
@@ -79,8 +87,8 @@ Status UidMalformed(std::string_view value, std::string_view rule) {
 // RFC 5322 §3.2.3: atext = ALPHA / DIGIT / "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" /
 //                          "-" / "/" / "=" / "?" / "^" / "_" / "`" / "{" / "|" / "}" / "~"
 bool IsAtext(char c) {
-  return IsAlpha(c) || IsDigit(c) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) !=
-                                         std::string_view::npos;
+  return IsAlpha(c) || IsDigit(c) ||
+         std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
 }
 
 Status EmailMalformed(std::string_view address, std::string_view why) {
@@ -132,9 +140,9 @@ bool IsKnownUidPrefix(std::string_view prefix) {
 Result<Uid> ParseUid(std::string_view value) {
   size_t colon = value.find(':');
   if (colon == std::string_view::npos || colon == 0) {
-    return InvalidArgument("profile.uid_malformed",
-                           "UID \"" + std::string(value) +
-                               "\" must be written PREFIX:NUMBER, e.g. CCCD:001099012345");
+    return InvalidArgument(
+        "profile.uid_malformed",
+        "UID \"" + std::string(value) + "\" must be written PREFIX:NUMBER, e.g. CCCD:001099012345");
   }
   Uid uid;
   uid.prefix = std::string(value.substr(0, colon));
@@ -142,8 +150,8 @@ Result<Uid> ParseUid(std::string_view value) {
   if (!IsKnownUidPrefix(uid.prefix)) {
     std::string known;
     for (const auto& p : KnownUidPrefixes()) known += (known.empty() ? "" : ", ") + p;
-    return InvalidArgument("profile.uid_prefix_unknown", "UID prefix \"" + uid.prefix +
-                                                             "\" is not one of " + known);
+    return InvalidArgument("profile.uid_prefix_unknown",
+                           "UID prefix \"" + uid.prefix + "\" is not one of " + known);
   }
   std::string_view n = uid.number;
   std::string digits = uid.number;
@@ -158,8 +166,8 @@ Result<Uid> ParseUid(std::string_view value) {
     // without the hyphen.
     bool ten = AllDigits(n) && n.size() == 10;
     bool thirteen = AllDigits(n) && n.size() == 13;
-    bool hyphenated = n.size() == 14 && n[10] == '-' && AllDigits(n.substr(0, 10)) &&
-                      AllDigits(n.substr(11));
+    bool hyphenated =
+        n.size() == 14 && n[10] == '-' && AllDigits(n.substr(0, 10)) && AllDigits(n.substr(11));
     if (!ten && !thirteen && !hyphenated) {
       return UidMalformed(value, "10 or 13 digits (13 written 0100109106-001 or 0100109106001)");
     }

@@ -88,9 +88,9 @@ struct Profile {
   CertificateType certificate_type = CertificateType::kIndividual;
   std::vector<crypto::KeySpec> key_types;  // the only keys accepted
   int default_validity_days = 0;
-  int max_validity_days = 0;   // new issue, change, re-issue; <= kLegalMaxNewValidityDays
-  int max_renewal_days = 0;    // renewal; <= kLegalMaxRenewalDays
-  int backdate_seconds = 0;    // not_before = now - backdate_seconds; <= kMaxBackdateSeconds
+  int max_validity_days = 0;  // new issue, change, re-issue; <= kLegalMaxNewValidityDays
+  int max_renewal_days = 0;   // renewal; <= kLegalMaxRenewalDays
+  int backdate_seconds = 0;   // not_before = now - backdate_seconds; <= kMaxBackdateSeconds
   std::vector<std::string> key_usage;  // x509::Extensions names; never keyCertSign/cRLSign
   bool key_usage_critical = true;
   std::vector<std::string> extended_key_usage;  // names or dotted OIDs
@@ -177,8 +177,8 @@ struct IssuancePlan {
 // Checks run in this order and the first failure is returned (InvalidArgument, ids
 // "profile.*"): CA request and critical extensions, key, subject attributes, UIDs,
 // subjectAltNames, validity.
-Result<IssuancePlan> Evaluate(const Profile& profile, const RequestFacts& request, IssuanceKind kind,
-                              std::optional<int> requested_days, UnixSeconds now,
+Result<IssuancePlan> Evaluate(const Profile& profile, const RequestFacts& request,
+                              IssuanceKind kind, std::optional<int> requested_days, UnixSeconds now,
                               UnixSeconds issuer_not_after);
 
 }  // namespace kyso::policy

@@ -97,13 +97,13 @@ struct CertificateFilter {
   std::optional<CertificateStatus> status;
   std::optional<std::string> profile;
   std::optional<std::string> uid;              // exact "CCCD:001234567890"
-  std::optional<std::string> subject_contains; // substring of subject (UTF-8)
-  std::optional<std::string> email;
+  std::optional<std::string> subject_contains; // substring of subject (UTF-8, case-sensitive)
+  std::optional<std::string> email;            // exact, ASCII case-insensitive
   std::optional<UnixSeconds> expires_before;   // not_after < value
   std::optional<UnixSeconds> valid_at;         // not_before <= value <= not_after
   std::optional<int64_t> organization_id;
   std::optional<int64_t> owner_id;
-  int64_t limit = 100;
+  int64_t limit = 100;                         // < 0: no limit; results in id order
   int64_t offset = 0;
 };
 

@@ -37,9 +37,13 @@ constexpr std::array<ReasonName, 10> kReasonNames = {{
     {RevocationReason::kAaCompromise, "aACompromise"},
 }};
 
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char AsciiLower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
-bool IsWordSeparator(char c) { return c == '-' || c == '_' || c == ' '; }
+bool IsWordSeparator(char c) {
+  return c == '-' || c == '_' || c == ' ';
+}
 
 // Lower-cases ASCII letters and drops word separators, so that "Key-Compromise" and
 // "keyCompromise" compare equal.
@@ -75,9 +79,9 @@ Result<RevocationReason> ParseRevocationReason(std::string_view text) {
   for (const ReasonName& entry : kReasonNames) {
     if (!folded.empty() && folded == Fold(entry.name)) return entry.reason;
   }
-  return InvalidArgument("revocation.unknown_reason", "unknown revocation reason \"" +
-                                                          std::string(text) +
-                                                          "\"; expected one of: " + AcceptedNames());
+  return InvalidArgument("revocation.unknown_reason",
+                         "unknown revocation reason \"" + std::string(text) +
+                             "\"; expected one of: " + AcceptedNames());
 }
 
 Result<RevocationReason> RevocationReasonFromCode(int code) {

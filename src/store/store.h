@@ -27,6 +27,14 @@ namespace kyso::store {
 //   store.schema_too_new      written by a newer kyso                  (FailedPrecondition)
 //   store.busy                lock not obtained in time                (Unavailable)
 //   store.io                  other back-end failure                   (Unavailable)
+//   store.read_only           a write in a kRead transaction           (FailedPrecondition)
+//   store.closed              a call after Commit()                    (FailedPrecondition)
+//   store.invalid_record      a revoked CertificateRecord without its  (InvalidArgument)
+//                             revocation
+// An insert that references a missing row (a certificate of an unknown CA, a CA with an
+// unknown parent) fails with store.not_found. Serial numbers compare case-insensitively.
+// A call that fails with store.duplicate, store.not_found or store.already_revoked leaves the
+// transaction as it was, so the caller may go on (e.g. retry with another serial).
 
 class Transaction {
  public:

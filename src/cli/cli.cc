@@ -1,0 +1,539 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <functional>
+#include <iostream>
+
+#include "app/instance.h"
+#include "base/files.h"
+#include "cli/render.h"
+#include "store/revocation_reason.h"
+#include "x509/certificate.h"
+
+namespace kyso::cli {
+
+namespace {
+
+using nlohmann::ordered_json;
+
+struct Globals {
+  std::string data_dir = app::DefaultDataDir();
+  bool json = false;
+  std::string passphrase_file;
+};
+
+app::OpenOptions MakeOpenOptions(const Globals& g) {
+  app::OpenOptions o;
+  if (!g.passphrase_file.empty()) o.passphrase.file = g.passphrase_file;
+  o.passphrase.allow_prompt = !g.json;
+  o.actor = app::DefaultActor();
+  return o;
+}
+
+int ReportError(const Globals& g, const Status& st) {
+  std::fprintf(stderr, "kyso: error: %s\n", st.ToString().c_str());
+  if (g.json) {
+    ordered_json j = {{"error",
+                       {{"code", StatusCodeName(st.code())}, {"id", st.id()}, {"message", st.message()}}}};
+    std::cout << j.dump() << "\n";
+  }
+  return 1;
+}
+
+void PrintJson(const ordered_json& j) { std::cout << j.dump(2) << "\n"; }
+
+Result<Bytes> ReadInput(const std::string& path) {
+  auto data = ReadFile(path, 1 << 20);
+  if (!data.ok()) return data.status().WithContext(path);
+  return data;
+}
+
+Status WriteOutput(const std::string& path, const std::string& content) {
+  if (path.empty() || path == "-") {
+    std::cout << content;
+    return Status::Ok();
+  }
+  return WriteFileAtomic(path, AsBytes(content), 0644);
+}
+
+std::optional<int> OptionalInt(const CLI::Option* opt, int value) {
+  return opt->count() ? std::optional<int>(value) : std::nullopt;
+}
+
+// The CA name of a record, for display.
+std::string CaName(app::Instance& inst, int64_t id) {
+  auto tx = inst.db().Begin(store::TransactionMode::kRead);
+  if (!tx.ok()) return "?";
+  auto ca = (*tx)->GetCa(id);
+  return ca.ok() ? ca->name : "?";
+}
+
+// Runs `body` with an opened instance; seals the audit log afterwards when `writes` is set, so
+// every state change ends covered by a signed checkpoint.
+int WithInstance(const Globals& g, bool writes,
+                 const std::function<Status(app::Instance&)>& body) {
+  auto inst = app::Instance::Open(g.data_dir, MakeOpenOptions(g));
+  if (!inst.ok()) return ReportError(g, inst.status());
+  Status st = body(**inst);
+  if (!st.ok()) return ReportError(g, st);
+  if (writes) {
+    st = (*inst)->authority().SealAudit();
+    if (!st.ok()) return ReportError(g, st.WithContext("sealing the audit log"));
+  }
+  return 0;
+}
+
+Status ReportIssued(const Globals& g, app::Instance& inst, const ca::IssuedCertificate& issued,
+                    const std::string& out, const char* verb) {
+  KYSO_RETURN_IF_ERROR(WriteOutput(out, issued.certificate.ToPem()));
+  std::string ca = CaName(inst, issued.record.issuer_ca_id);
+  if (g.json) {
+    ordered_json j = CertificateJson(issued.record, ca, issued.record.issued_at);
+    if (!out.empty() && out != "-") j["file"] = out;
+    PrintJson(j);
+  } else if (!out.empty() && out != "-") {
+    std::cerr << verb << " certificate " << issued.record.serial_hex << " for "
+              << issued.record.subject << " -> " << out << "\n";
+  }
+  return Status::Ok();
+}
+
+void AddInit(CLI::App& app, Globals& g, int& rc) {
+  auto* cmd = app.add_subcommand("init", "Create the data directory, CA hierarchy and service keys");
+  auto opts = std::make_shared<app::Instance::InitOptions>();
+  auto config = std::make_shared<std::string>();
+  auto root_key = std::make_shared<std::string>();
+  auto issuing_key = std::make_shared<std::string>();
+  auto base_url = std::make_shared<std::string>();
+  cmd->add_flag("--demo", opts->demo, "Generate the key passphrase into the data directory (not for production)");
+  cmd->add_option("--config", *config, "kyso.json to start from (names, algorithms, URLs)");
+  cmd->add_option("--root-key", *root_key, "Root key type: rsa:4096, rsa:3072, ec:P-384, ...");
+  cmd->add_option("--issuing-key", *issuing_key, "Issuing CA key type");
+  cmd->add_option("--base-url", *base_url, "Public base URL embedded in certificates");
+  cmd->callback([&, opts, config, root_key, issuing_key, base_url]() {
+    if (!config->empty()) opts->config_file = *config;
+    if (!root_key->empty()) opts->root_key = *root_key;
+    if (!issuing_key->empty()) opts->issuing_key = *issuing_key;
+    if (!base_url->empty()) opts->base_url = *base_url;
+    auto inst = app::Instance::Init(g.data_dir, *opts, MakeOpenOptions(g));
+    if (!inst.ok()) {
+      rc = ReportError(g, inst.status());
+      return;
+    }
+    auto tx = (*inst)->db().Begin(store::TransactionMode::kRead);
+    auto cas = (*tx)->ListCas();
+    if (g.json) {
+      ordered_json j = {{"data_dir", g.data_dir}, {"cas", ordered_json::array()}};
+      for (const auto& c : *cas) j["cas"].push_back(CaJson(c));
+      PrintJson(j);
+    } else {
+      std::cout << "Initialized " << g.data_dir << "\n";
+      for (const auto& c : *cas) {
+        std::cout << "  " << c.role << " CA \"" << c.name << "\": " << c.subject << "\n"
+                  << "      valid until " << FormatUtc(c.not_after) << ", " << c.signature_scheme << "\n";
+      }
+      std::cout << "  certificates in " << g.data_dir << "/certs, CRLs in " << g.data_dir << "/crl\n";
+    }
+  });
+}
+
+void AddCa(CLI::App& app, Globals& g, int& rc) {
+  auto* ca = app.add_subcommand("ca", "Certificate authorities of this instance");
+  ca->require_subcommand(1);
+  ca->add_subcommand("list", "List the CAs")->callback([&]() {
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      KYSO_ASSIGN_OR_RETURN(auto tx, inst.db().Begin(store::TransactionMode::kRead));
+      KYSO_ASSIGN_OR_RETURN(auto cas, tx->ListCas());
+      ordered_json j = ordered_json::array();
+      for (const auto& c : cas) {
+        if (g.json) j.push_back(CaJson(c));
+        else std::cout << c.name << "\t" << c.role << "\t" << FormatUtc(c.not_after) << "\t" << c.subject << "\n";
+      }
+      if (g.json) PrintJson(j);
+      return Status::Ok();
+    });
+  });
+  auto* show = ca->add_subcommand("show", "Show one CA");
+  auto name = std::make_shared<std::string>();
+  auto pem = std::make_shared<bool>(false);
+  show->add_option("name", *name, "CA name")->required();
+  show->add_flag("--pem", *pem, "Print the CA certificate in PEM");
+  show->callback([&, name, pem]() {
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      KYSO_ASSIGN_OR_RETURN(auto tx, inst.db().Begin(store::TransactionMode::kRead));
+      auto c = tx->GetCaByName(*name);
+      if (!c.ok()) return NotFound("ca.not_found", "no CA named \"" + *name + "\"");
+      KYSO_ASSIGN_OR_RETURN(auto cert, x509::Certificate::FromDer(c->certificate_der));
+      if (*pem) {
+        std::cout << cert.ToPem();
+      } else if (g.json) {
+        ordered_json j = CaJson(*c);
+        KYSO_ASSIGN_OR_RETURN(auto crl, tx->LatestCrl(c->id, false));
+        if (crl) j["latest_crl"] = CrlJson(*crl, c->name);
+        KYSO_ASSIGN_OR_RETURN(auto count, tx->CountCertificates(store::CertificateFilter{c->id}));
+        j["certificates_issued"] = count;
+        PrintJson(j);
+      } else {
+        std::cout << "Name:        " << c->name << " (" << c->role << ")\n"
+                  << "Subject:     " << c->subject << "\n"
+                  << "Serial:      " << c->serial_hex << "\n"
+                  << "Valid:       " << FormatUtc(c->not_before) << " .. " << FormatUtc(c->not_after) << "\n"
+                  << "Signature:   " << c->signature_scheme << "\n"
+                  << "Key:         " << c->key_ref << " (" << cert.public_key().Spec()->ToString() << ")\n"
+                  << "Published:   " << inst.config().publication.CaCertUrl(c->name) << "\n";
+      }
+      return Status::Ok();
+    });
+  });
+}
+
+void AddProfile(CLI::App& app, Globals& g, int& rc) {
+  auto* profile = app.add_subcommand("profile", "Certificate profiles (profiles.json)");
+  profile->require_subcommand(1);
+  profile->add_subcommand("list", "List the profiles")->callback([&]() {
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      ordered_json j = ordered_json::array();
+      for (const auto& p : inst.profiles().profiles()) {
+        if (g.json) {
+          j.push_back({{"name", p.name}, {"type", policy::CertificateTypeName(p.certificate_type)},
+                       {"max_validity_days", p.max_validity_days}, {"description", p.description}});
+        } else {
+          std::cout << p.name << "\t" << policy::CertificateTypeName(p.certificate_type) << "\t"
+                    << p.max_validity_days << "d\t" << p.description << "\n";
+        }
+      }
+      if (g.json) PrintJson(j);
+      return Status::Ok();
+    });
+  });
+  auto* show = profile->add_subcommand("show", "Show one profile");
+  auto name = std::make_shared<std::string>();
+  show->add_option("name", *name, "Profile name")->required();
+  show->callback([&, name]() {
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      const policy::Profile* p = inst.profiles().Find(*name);
+      if (p == nullptr) return NotFound("profile.unknown", "no certificate profile named \"" + *name + "\"");
+      std::cout << policy::ProfileToJson(*p).dump(2) << "\n";
+      return Status::Ok();
+    });
+  });
+}
+
+void AddCert(CLI::App& app, Globals& g, int& rc) {
+  auto* cert = app.add_subcommand("cert", "Issue, renew, revoke and inspect certificates");
+  cert->require_subcommand(1);
+
+  struct Args {
+    std::string csr, profile, out, ca, serial, reason = "unspecified", invalidity, format = "pem",
+                                                status, uid, subject;
+    int days = 0, limit = 100, expiring = 0;
+    bool chain = false;
+  };
+  auto a = std::make_shared<Args>();
+
+  auto* issue = cert->add_subcommand("issue", "Issue a certificate from a PKCS#10 request");
+  issue->add_option("--csr", a->csr, "PKCS#10 request (PEM or DER)")->required();
+  issue->add_option("--profile", a->profile, "Certificate profile")->required();
+  auto* issue_days = issue->add_option("--days", a->days, "Validity in days (default: the profile's)");
+  issue->add_option("--ca", a->ca, "Issuing CA (default: the only one)");
+  issue->add_option("--out", a->out, "Write the certificate (PEM) here; default stdout");
+  issue->callback([&, a, issue_days]() {
+    rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
+      KYSO_ASSIGN_OR_RETURN(Bytes csr, ReadInput(a->csr));
+      KYSO_ASSIGN_OR_RETURN(auto issued, inst.authority().Issue({a->ca, csr, a->profile,
+                                                                 OptionalInt(issue_days, a->days)}));
+      return ReportIssued(g, inst, issued, a->out, "Issued");
+    });
+  });
+
+  auto* renew = cert->add_subcommand("renew", "Renew: new validity (up to 3 years), old certificate stays valid");
+  renew->add_option("serial", a->serial, "Serial of the certificate to renew")->required();
+  renew->add_option("--csr", a->csr, "New key's request (default: keep the key)");
+  auto* renew_days = renew->add_option("--days", a->days, "Validity in days");
+  renew->add_option("--ca", a->ca, "CA that issued it");
+  renew->add_option("--out", a->out, "Write the new certificate here");
+  renew->callback([&, a, renew_days]() {
+    rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
+      ca::RenewRequest req{a->ca, a->serial, std::nullopt, OptionalInt(renew_days, a->days)};
+      if (!a->csr.empty()) {
+        KYSO_ASSIGN_OR_RETURN(req.csr, ReadInput(a->csr));
+      }
+      KYSO_ASSIGN_OR_RETURN(auto issued, inst.authority().Renew(req));
+      return ReportIssued(g, inst, issued, a->out, "Renewed as");
+    });
+  });
+
+  auto* change = cert->add_subcommand("change", "Change of information: new certificate, old one revoked (superseded)");
+  change->add_option("serial", a->serial, "Serial of the current certificate")->required();
+  change->add_option("--csr", a->csr, "Request carrying the new information")->required();
+  change->add_option("--profile", a->profile, "New profile (default: unchanged)");
+  auto* change_days = change->add_option("--days", a->days, "Validity in days (default: until the old end)");
+  change->add_option("--ca", a->ca, "CA that issued it");
+  change->add_option("--out", a->out, "Write the new certificate here");
+  change->callback([&, a, change_days]() {
+    rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
+      KYSO_ASSIGN_OR_RETURN(Bytes csr, ReadInput(a->csr));
+      ca::ChangeRequest req{a->ca, a->serial, csr,
+                            a->profile.empty() ? std::nullopt : std::optional<std::string>(a->profile),
+                            OptionalInt(change_days, a->days)};
+      KYSO_ASSIGN_OR_RETURN(auto issued, inst.authority().ChangeInformation(req));
+      return ReportIssued(g, inst, issued, a->out, "Changed; new");
+    });
+  });
+
+  auto* reissue = cert->add_subcommand("reissue", "Re-issue a revoked certificate with a new key");
+  reissue->add_option("serial", a->serial, "Serial of the revoked certificate")->required();
+  reissue->add_option("--csr", a->csr, "Request with the new key")->required();
+  auto* reissue_days = reissue->add_option("--days", a->days, "Validity in days");
+  reissue->add_option("--ca", a->ca, "CA that issued it");
+  reissue->add_option("--out", a->out, "Write the new certificate here");
+  reissue->callback([&, a, reissue_days]() {
+    rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
+      KYSO_ASSIGN_OR_RETURN(Bytes csr, ReadInput(a->csr));
+      KYSO_ASSIGN_OR_RETURN(auto issued, inst.authority().Reissue({a->ca, a->serial, csr,
+                                                                   OptionalInt(reissue_days, a->days)}));
+      return ReportIssued(g, inst, issued, a->out, "Re-issued as");
+    });
+  });
+
+  auto* revoke = cert->add_subcommand("revoke", "Revoke a certificate (RFC 5280 reasons)");
+  revoke->add_option("serial", a->serial, "Serial (hex)")->required();
+  revoke->add_option("--reason", a->reason,
+                     "unspecified|keyCompromise|cACompromise|affiliationChanged|superseded|"
+                     "cessationOfOperation|privilegeWithdrawn|aACompromise");
+  revoke->add_option("--invalidity-date", a->invalidity, "When the key became unsafe (YYYY-MM-DD or ISO 8601)");
+  revoke->add_option("--ca", a->ca, "CA that issued it");
+  revoke->callback([&, a]() {
+    rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
+      KYSO_ASSIGN_OR_RETURN(auto reason, ca::ParseRevocationReasonForRevoke(a->reason));
+      std::optional<UnixSeconds> invalidity;
+      if (!a->invalidity.empty()) {
+        invalidity = ParseTime(a->invalidity);
+        if (!invalidity) return InvalidArgument("revoke.bad_invalidity_date", "cannot read the date \"" + a->invalidity + "\"");
+      }
+      KYSO_ASSIGN_OR_RETURN(auto rec, inst.authority().Revoke({a->ca, a->serial, reason, invalidity}));
+      if (g.json) PrintJson(CertificateJson(rec, CaName(inst, rec.issuer_ca_id), rec.revocation->revoked_at));
+      else std::cerr << "Revoked " << rec.serial_hex << " (" << store::RevocationReasonName(reason) << "): " << rec.subject << "\n";
+      return Status::Ok();
+    });
+  });
+
+  auto* show = cert->add_subcommand("show", "Show a certificate's record and status");
+  show->add_option("serial", a->serial, "Serial (hex)")->required();
+  show->add_option("--ca", a->ca, "CA that issued it");
+  show->callback([&, a]() {
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      KYSO_ASSIGN_OR_RETURN(auto rec, inst.authority().FindCertificate(a->ca, a->serial));
+      UnixSeconds now = SystemClock().Now();
+      if (g.json) PrintJson(CertificateJson(rec, CaName(inst, rec.issuer_ca_id), now));
+      else std::cout << CertificateText(rec, CaName(inst, rec.issuer_ca_id), now);
+      return Status::Ok();
+    });
+  });
+
+  auto* list = cert->add_subcommand("list", "List certificates");
+  list->add_option("--ca", a->ca, "Only this CA's");
+  list->add_option("--status", a->status, "valid|revoked");
+  list->add_option("--profile", a->profile, "Only this profile");
+  list->add_option("--uid", a->uid, "Exact identifier, e.g. CCCD:001234567890");
+  list->add_option("--subject", a->subject, "Subject contains this text");
+  list->add_option("--expiring-within", a->expiring, "Valid certificates ending within N days");
+  list->add_option("--limit", a->limit, "At most N rows (default 100)");
+  list->callback([&, a]() {
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      store::CertificateFilter f;
+      UnixSeconds now = SystemClock().Now();
+      KYSO_ASSIGN_OR_RETURN(auto tx, inst.db().Begin(store::TransactionMode::kRead));
+      if (!a->ca.empty()) {
+        auto c = tx->GetCaByName(a->ca);
+        if (!c.ok()) return NotFound("ca.not_found", "no CA named \"" + a->ca + "\"");
+        f.issuer_ca_id = c->id;
+      }
+      if (a->status == "valid") f.status = store::CertificateStatus::kValid;
+      else if (a->status == "revoked") f.status = store::CertificateStatus::kRevoked;
+      else if (!a->status.empty()) return InvalidArgument("cli.bad_status", "--status is valid or revoked");
+      if (!a->profile.empty()) f.profile = a->profile;
+      if (!a->uid.empty()) f.uid = a->uid;
+      if (!a->subject.empty()) f.subject_contains = a->subject;
+      if (a->expiring > 0) {
+        f.status = store::CertificateStatus::kValid;
+        f.valid_at = now;
+        f.expires_before = now + a->expiring * kSecondsPerDay;
+      }
+      f.limit = a->limit;
+      KYSO_ASSIGN_OR_RETURN(auto rows, tx->ListCertificates(f));
+      KYSO_ASSIGN_OR_RETURN(auto cas, tx->ListCas());
+      auto ca_name = [&](int64_t id) {
+        for (const auto& c : cas) if (c.id == id) return c.name;
+        return std::string("?");
+      };
+      ordered_json j = ordered_json::array();
+      for (const auto& r : rows) {
+        if (g.json) j.push_back(CertificateJson(r, ca_name(r.issuer_ca_id), now));
+        else std::cout << r.serial_hex << "\t" << StatusName(r, now) << "\t" << r.profile << "\t"
+                       << FormatUtc(r.not_after) << "\t" << r.subject << "\n";
+      }
+      if (g.json) PrintJson(j);
+      return Status::Ok();
+    });
+  });
+
+  auto* exp = cert->add_subcommand("export", "Write a certificate (optionally with its chain)");
+  exp->add_option("serial", a->serial, "Serial (hex)")->required();
+  exp->add_option("--ca", a->ca, "CA that issued it");
+  exp->add_option("--format", a->format, "pem|der")->check(CLI::IsMember({"pem", "der"}));
+  exp->add_flag("--chain", a->chain, "Append the issuing CA chain (PEM only)");
+  exp->add_option("--out", a->out, "Output file (default stdout)");
+  exp->callback([&, a]() {
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      KYSO_ASSIGN_OR_RETURN(auto rec, inst.authority().FindCertificate(a->ca, a->serial));
+      KYSO_ASSIGN_OR_RETURN(auto cert, x509::Certificate::FromDer(rec.der));
+      if (a->format == "der") {
+        if (a->chain) return InvalidArgument("cli.bad_option", "--chain needs --format pem");
+        if (a->out.empty()) return InvalidArgument("cli.bad_option", "DER output needs --out FILE");
+        return WriteFileAtomic(a->out, rec.der, 0644);
+      }
+      std::string pem = cert.ToPem();
+      if (a->chain) {
+        KYSO_ASSIGN_OR_RETURN(auto tx, inst.db().Begin(store::TransactionMode::kRead));
+        std::optional<int64_t> id = rec.issuer_ca_id;
+        while (id) {
+          KYSO_ASSIGN_OR_RETURN(auto c, tx->GetCa(*id));
+          KYSO_ASSIGN_OR_RETURN(auto cc, x509::Certificate::FromDer(c.certificate_der));
+          pem += cc.ToPem();
+          id = c.parent_id;
+        }
+      }
+      return WriteOutput(a->out, pem);
+    });
+  });
+}
+
+void AddCrl(CLI::App& app, Globals& g, int& rc) {
+  auto* crl = app.add_subcommand("crl", "Certificate revocation lists");
+  crl->require_subcommand(1);
+  auto* gen = crl->add_subcommand("generate", "Sign a new full or delta CRL and publish it to crl/");
+  auto ca = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto delta = std::make_shared<bool>(false);
+  gen->add_option("--ca", *ca, "CA (default: the issuing CA)");
+  gen->add_flag("--delta", *delta, "Delta CRL against the latest full CRL (RFC 5280 §5.2.4)");
+  gen->add_option("--out", *out, "Also write the DER CRL here");
+  gen->callback([&, ca, out, delta]() {
+    rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
+      std::string name = *ca;
+      if (name.empty()) name = inst.config().hierarchy.issuing.name;
+      KYSO_ASSIGN_OR_RETURN(auto rec, inst.authority().GenerateCrl(name, *delta));
+      KYSO_RETURN_IF_ERROR(inst.PublishCrl(name, rec));
+      if (!out->empty()) KYSO_RETURN_IF_ERROR(WriteFileAtomic(*out, rec.der, 0644));
+      if (g.json) PrintJson(CrlJson(rec, name));
+      else std::cerr << (*delta ? "Delta CRL " : "CRL ") << rec.number << " of " << name << ": "
+                     << rec.entry_count << " entries, next update " << FormatUtc(rec.next_update) << "\n";
+      return Status::Ok();
+    });
+  });
+}
+
+void AddAudit(CLI::App& app, Globals& g, int& rc) {
+  auto* audit = app.add_subcommand("audit", "The hash-chained audit log");
+  audit->require_subcommand(1);
+  audit->add_subcommand("verify", "Check every entry and signed checkpoint")->callback([&]() {
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      KYSO_ASSIGN_OR_RETURN(auto tx, inst.db().Begin(store::TransactionMode::kRead));
+      KYSO_ASSIGN_OR_RETURN(auto pem, tx->GetSetting(ca::kAuditCertificateSetting));
+      if (!pem) return FailedPrecondition("audit.no_key", "this instance has no audit certificate");
+      KYSO_ASSIGN_OR_RETURN(auto audit_cert, x509::Certificate::FromPem(*pem));
+      // The audit certificate is trusted only if the instance's issuing CA signed it.
+      KYSO_ASSIGN_OR_RETURN(auto cas, tx->ListCas());
+      bool certified = false;
+      for (const auto& c : cas) {
+        auto cc = x509::Certificate::FromDer(c.certificate_der);
+        if (cc.ok() && audit_cert.IsSignedBy(cc->public_key())) certified = true;
+      }
+      if (!certified) {
+        return DataLoss("audit.key_not_certified", "the audit certificate is not signed by a CA of this instance");
+      }
+      KYSO_ASSIGN_OR_RETURN(auto report, inst.audit_log().Verify(*tx, {audit_cert.public_key()}));
+      if (g.json) {
+        ordered_json j = {{"ok", report.ok}, {"entries", report.entries},
+                          {"checkpoints", report.checkpoints}, {"last_sealed_seq", report.last_sealed_seq},
+                          {"problems", ordered_json::array()}};
+        for (const auto& p : report.problems) {
+          j["problems"].push_back({{"id", p.id}, {"seq", p.seq}, {"message", p.message}, {"warning", p.is_warning}});
+        }
+        PrintJson(j);
+      } else {
+        for (const auto& p : report.problems) {
+          std::cout << (p.is_warning ? "warning: " : "PROBLEM: ") << p.id << " at entry " << p.seq
+                    << ": " << p.message << "\n";
+        }
+        std::cout << (report.ok ? "Audit log intact: " : "Audit log DAMAGED: ") << report.entries
+                  << " entries, " << report.checkpoints << " signed checkpoints, sealed through entry "
+                  << report.last_sealed_seq << "\n";
+      }
+      if (!report.ok) {
+        const auto& first = *std::find_if(report.problems.begin(), report.problems.end(),
+                                          [](const auto& p) { return !p.is_warning; });
+        return DataLoss(first.id, "entry " + std::to_string(first.seq) + ": " + first.message);
+      }
+      return Status::Ok();
+    });
+  });
+  auto* list = audit->add_subcommand("list", "Show audit entries");
+  auto from = std::make_shared<int64_t>(1);
+  auto limit = std::make_shared<int64_t>(50);
+  list->add_option("--from", *from, "First entry number");
+  list->add_option("--limit", *limit, "At most N entries");
+  list->callback([&, from, limit]() {
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      KYSO_ASSIGN_OR_RETURN(auto tx, inst.db().Begin(store::TransactionMode::kRead));
+      KYSO_ASSIGN_OR_RETURN(auto entries, tx->ListAuditEntries(*from, *limit));
+      ordered_json j = ordered_json::array();
+      for (const auto& e : entries) {
+        if (g.json) {
+          j.push_back({{"seq", e.seq}, {"time", FormatUtc(e.time)}, {"actor", e.actor}, {"action", e.action},
+                       {"object", e.object}, {"details", nlohmann::json::parse(e.details, nullptr, false)},
+                       {"hash", HexEncode(e.hash)}});
+        } else {
+          std::cout << e.seq << "\t" << FormatUtc(e.time) << "\t" << e.action << "\t" << e.object << "\t" << e.actor << "\n";
+        }
+      }
+      if (g.json) PrintJson(j);
+      return Status::Ok();
+    });
+  });
+}
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  CLI::App app{"kyso: certificate authority, validation services and document signatures for "
+               "chữ ký số chuyên dùng công vụ"};
+  app.set_version_flag("--version", "kyso 0.1.0");
+  app.require_subcommand(1);
+  app.fallthrough();
+  Globals g;
+  int rc = 0;
+  app.add_option("--data", g.data_dir, "Data directory (default ./kyso-data or $KYSO_DATA)");
+  app.add_flag("--json", g.json, "Machine-readable output");
+  app.add_option("--passphrase-file", g.passphrase_file,
+                 "File holding the CA keys' passphrase (else $KYSO_PASSPHRASE_FILE, else a prompt)");
+  AddInit(app, g, rc);
+  AddCa(app, g, rc);
+  AddProfile(app, g, rc);
+  AddCert(app, g, rc);
+  AddCrl(app, g, rc);
+  AddAudit(app, g, rc);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  return rc;
+}
+
+}  // namespace kyso::cli

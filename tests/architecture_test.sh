@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Checks that every #include "module/..." in src/<module> stays within the dependency arrows of
+# docs/architecture.md (the table between the ARCH-DEPS markers), and that OpenSSL headers are
+# included only by crypto/ and x509/.
+set -u
+root=$1
+doc="$root/docs/architecture.md"
+declare -A allowed
+while IFS='|' read -r _ module deps _; do
+  module=$(echo "$module" | tr -d ' `')
+  deps=$(echo "$deps" | tr -d '`' | tr ',' ' ')
+  [ -n "$module" ] && allowed[$module]="$module $deps"
+done < <(sed -n '/ARCH-DEPS-BEGIN/,/ARCH-DEPS-END/p' "$doc" | grep '^| `')
+
+fail=0
+for dir in "$root"/src/*/; do
+  module=$(basename "$dir")
+  if [ -z "${allowed[$module]+x}" ]; then
+    echo "module $module is missing from docs/architecture.md"; fail=1; continue
+  fi
+  while IFS= read -r line; do
+    file=${line%%:*}
+    inc=$(echo "$line" | sed -E 's/.*#include "([a-z_0-9]+)\/.*/\1/')
+    [ "$inc" = "testlib" ] && continue
+    # store/sqlite/ is the store_sqlite module
+    [[ "$line" == *'#include "store/sqlite/'* ]] && inc=store_sqlite
+    owner=$module
+    [[ "$file" == */src/store/sqlite/* ]] && owner=store_sqlite
+    if [[ " ${allowed[$owner]} " != *" $inc "* ]]; then
+      echo "$file includes $inc/, but $owner may depend only on: ${allowed[$owner]}"; fail=1
+    fi
+  done < <(grep -rn --include='*.h' --include='*.cc' '#include "[a-z_0-9]*/' "$dir" | grep -v '_test.cc:')
+  if [ "$module" != crypto ] && [ "$module" != x509 ]; then
+    if grep -rln --include='*.h' --include='*.cc' '#include <openssl/' "$dir" | grep -v '_test.cc$'; then
+      echo "OpenSSL headers outside crypto/ and x509/ (above)"; fail=1
+    fi
+  fi
+done
+[ $fail -eq 0 ] && echo "architecture: all includes follow docs/architecture.md"
+exit $fail

@@ -1,0 +1,48 @@
+# Tiny assertion helpers for the integration tests (bash). Each check prints one line; the
+# script exits non-zero at the end if any check failed.
+set -u
+PASS=0
+FAIL=0
+
+ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
+not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "    $l"; done; }
+
+# expect_success NAME CMD...: CMD must exit 0.
+expect_success() {
+  local name=$1; shift
+  local out
+  if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "exit $?: $out"; fi
+}
+
+# expect_failure NAME ERROR_ID CMD...: CMD must exit non-zero with exactly one stderr line
+# naming ERROR_ID.
+expect_failure() {
+  local name=$1 id=$2; shift 2
+  local err rc
+  err=$("$@" 2>&1 >/dev/null); rc=$?
+  local lines
+  lines=$(printf '%s' "$err" | grep -c '')
+  if [ "$rc" -eq 0 ]; then
+    not_ok "$name" "expected failure $id, got exit 0"
+  elif [[ "$err" != *"$id"* ]]; then
+    not_ok "$name" "expected error id $id, got: $err"
+  elif [ "$lines" -ne 1 ]; then
+    not_ok "$name" "expected one line on stderr, got $lines:" "$err"
+  else
+    ok "$name"
+  fi
+}
+
+# expect_contains NAME NEEDLE HAYSTACK
+expect_contains() {
+  if [[ "$3" == *"$2"* ]]; then ok "$1"; else not_ok "$1" "missing: $2" "in: $3"; fi
+}
+
+expect_eq() {
+  if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2" "actual:   $3"; fi
+}
+
+finish() {
+  echo "$PASS passed, $FAIL failed"
+  [ "$FAIL" -eq 0 ]
+}
