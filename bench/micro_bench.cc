@@ -8,8 +8,17 @@
 //   BM_Evaluate             policy::Evaluate for the `individual` profile
 //   BM_BuildCertificate     x509::BuildCertificate (encode + sign) under a P-256 / RSA-3072 CA
 //   BM_SignDigest           the signature alone (crypto::Signer::SignDigest over SHA-256)
+//   BM_PublicKey_*          SpkiDer / Fingerprint / KeyIdentifier of a subscriber key: each
+//                           issuance calls them, and in OpenSSL 3.0 every i2d_PUBKEY runs an
+//                           OSSL_ENCODER and every d2i of a key an OSSL_DECODER
+//   BM_CertificateFromDer   re-parsing an issued certificate (BuildCertificate does it)
+//   BM_SubjectKey/*         putting the subscriber key into a new X509: X509_set_pubkey
+//                           (encoder) versus copying the CSR's SubjectPublicKeyInfo fields
+//                           (X509_PUBKEY_set0_param, no encoder)
+//   BM_KeyIdFromSpki        RFC 5280 §4.2.1.2 (1) key id from SPKI DER already at hand
 
 #include <benchmark/benchmark.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -151,6 +160,99 @@ void SignDigest(benchmark::State& state, const std::string& key_spec) {
 }
 BENCHMARK_CAPTURE(SignDigest, P256, std::string("ec:P-256"));
 BENCHMARK_CAPTURE(SignDigest, RSA3072, std::string("rsa:3072"));
+
+const crypto::PublicKey& SubscriberKey() { return ParsedCsr().public_key(); }
+
+void BM_PublicKey_SpkiDer(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(SubscriberKey().SpkiDer());
+}
+BENCHMARK(BM_PublicKey_SpkiDer);
+
+void BM_PublicKey_Fingerprint(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(SubscriberKey().Fingerprint());
+}
+BENCHMARK(BM_PublicKey_Fingerprint);
+
+void BM_PublicKey_KeyIdentifier(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(SubscriberKey().KeyIdentifier());
+}
+BENCHMARK(BM_PublicKey_KeyIdentifier);
+
+void BM_CertificateFromDer(benchmark::State& state) {
+  Issuer issuer = MakeIssuer("ec:P-256");
+  Bytes der = issuer.certificate.der();
+  for (auto _ : state) {
+    auto cert = x509::Certificate::FromDer(der);
+    if (!cert.ok()) state.SkipWithError("parse failed");
+    benchmark::DoNotOptimize(cert);
+  }
+}
+BENCHMARK(BM_CertificateFromDer);
+
+void BM_SubjectKey_SetPubkey(benchmark::State& state) {
+  EVP_PKEY* key = SubscriberKey().openssl();
+  for (auto _ : state) {
+    X509* x = X509_new();
+    X509_set_pubkey(x, key);
+    X509_free(x);
+  }
+}
+BENCHMARK(BM_SubjectKey_SetPubkey);
+
+// The fields of the request's SubjectPublicKeyInfo copied as they are: algorithm OID, its
+// parameters and the key bits. No key object is built or encoded.
+void BM_SubjectKey_CopySpki(benchmark::State& state) {
+  const std::string& pem = CsrPem();
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509_REQ* req = PEM_read_bio_X509_REQ(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  X509_PUBKEY* from = X509_REQ_get_X509_PUBKEY(req);
+  for (auto _ : state) {
+    ASN1_OBJECT* alg = nullptr;
+    const unsigned char* bits = nullptr;
+    int bits_len = 0;
+    X509_ALGOR* algor = nullptr;
+    X509_PUBKEY_get0_param(&alg, &bits, &bits_len, &algor, from);
+    int param_type = 0;
+    const void* param = nullptr;
+    X509_ALGOR_get0(nullptr, &param_type, &param, algor);
+    X509* x = X509_new();
+    void* param_copy = nullptr;
+    if (param_type == V_ASN1_OBJECT) {
+      param_copy = OBJ_dup(static_cast<const ASN1_OBJECT*>(param));
+    } else if (param_type == V_ASN1_SEQUENCE) {
+      param_copy = ASN1_STRING_dup(static_cast<const ASN1_STRING*>(param));
+    }
+    auto* bits_copy = static_cast<unsigned char*>(OPENSSL_memdup(bits, bits_len));
+    X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_dup(alg), param_type, param_copy,
+                           bits_copy, bits_len);
+    X509_free(x);
+  }
+  X509_REQ_free(req);
+}
+BENCHMARK(BM_SubjectKey_CopySpki);
+
+// SHA-1 of the subjectPublicKey BIT STRING read from SPKI DER with a minimal DER walk:
+// SEQUENCE { AlgorithmIdentifier, BIT STRING }.
+void BM_KeyIdFromSpki(benchmark::State& state) {
+  Bytes spki = SubscriberKey().SpkiDer();
+  for (auto _ : state) {
+    const unsigned char* p = spki.data();
+    long len = 0;
+    int tag = 0, cls = 0;
+    ASN1_get_object(&p, &len, &tag, &cls, static_cast<long>(spki.size()));  // SEQUENCE
+    const unsigned char* algo = p;
+    ASN1_get_object(&p, &len, &tag, &cls, static_cast<long>(spki.size()));  // AlgorithmId
+    p += len;
+    (void)algo;
+    ASN1_get_object(&p, &len, &tag, &cls, static_cast<long>(spki.size()));  // BIT STRING
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_Digest(p + 1, static_cast<size_t>(len - 1), md, &md_len, EVP_sha1(), nullptr);
+    benchmark::DoNotOptimize(md);
+  }
+}
+BENCHMARK(BM_KeyIdFromSpki);
 
 }  // namespace
 }  // namespace kyso::bench
