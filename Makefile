@@ -27,7 +27,8 @@ test: dev
 bench: build
 	@scripts/bench.sh
 
-fuzz: deps
+fuzz:
+	@scripts/install-deps.sh --fuzz
 	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "ca/records.h"
 #include "ca/serial.h"
 #include "store/revocation_reason.h"
 #include "x509/crl.h"
@@ -27,40 +28,6 @@ std::string NormalizeSerial(std::string_view serial) {
   if (out.rfind("0X", 0) == 0) out = out.substr(2);
   if (out.size() % 2 == 1) out = "0" + out;
   return out;
-}
-
-CertificateRecord MakeRecord(const x509::Certificate& cert, const store::CaRecord& ca,
-                             const std::string& profile, std::string_view kind, UnixSeconds now) {
-  CertificateRecord r;
-  r.issuer_ca_id = ca.id;
-  r.serial_hex = cert.serial_hex();
-  r.issuer = cert.issuer().ToRfc4514();
-  x509::Name subject = cert.subject();
-  r.subject = subject.ToRfc4514();
-  r.common_name = subject.First("CN");
-  r.uids = subject.ValuesOf("UID");
-  x509::Extensions ext = cert.extensions();
-  r.email = !ext.email_sans.empty() ? ext.email_sans.front() : subject.First("emailAddress");
-  r.profile = profile;
-  r.issuance_kind = std::string(kind);
-  r.key_fingerprint = cert.public_key().Fingerprint();
-  r.not_before = cert.not_before();
-  r.not_after = cert.not_after();
-  r.issued_at = now;
-  r.der = cert.der();
-  return r;
-}
-
-policy::RequestFacts FactsFromCsr(const x509::Csr& csr) {
-  policy::RequestFacts f;
-  f.subject = csr.subject();
-  f.key = csr.key_spec();
-  f.email_sans = csr.email_sans();
-  f.dns_sans = csr.dns_sans();
-  f.ip_sans = csr.ip_sans();
-  f.requests_ca = csr.requests_ca();
-  f.unsupported_critical_extensions = csr.unsupported_critical_extensions();
-  return f;
 }
 
 // The facts of an existing certificate, for renewal with the same key.
@@ -174,7 +141,7 @@ Result<CertificateAuthority::Prepared> CertificateAuthority::Prepare(const Issue
   }
   KYSO_ASSIGN_OR_RETURN(x509::Csr csr, x509::Csr::Parse(request.csr));
   KYSO_ASSIGN_OR_RETURN(policy::IssuancePlan plan,
-                        policy::Evaluate(*profile, FactsFromCsr(csr), kind, request.days,
+                        policy::Evaluate(*profile, RequestFactsFromCsr(csr), kind, request.days,
                                          deps_.clock->Now(), ca.certificate.not_after()));
   Prepared p{{{}, plan.subject, csr.public_key(), plan.not_before, plan.not_after, plan.extensions},
              profile->name, kind, request.owner_id, request.organization_id, std::nullopt};
@@ -196,8 +163,9 @@ Result<IssuedCertificate> CertificateAuthority::SignPrepared(const Prepared& pre
   tmpl.serial = GenerateSerial(*deps_.rng);
   KYSO_ASSIGN_OR_RETURN(auto cert,
                         x509::BuildCertificate(tmpl, &ca.certificate, *ca.signer, ca.scheme));
-  CertificateRecord rec = MakeRecord(cert, ca.record, prepared.profile,
-                                     policy::IssuanceKindName(prepared.kind), deps_.clock->Now());
+  CertificateRecord rec =
+      RecordFromCertificate(cert, ca.record.id, prepared.profile,
+                            policy::IssuanceKindName(prepared.kind), deps_.clock->Now());
   rec.owner_id = prepared.owner_id;
   rec.organization_id = prepared.organization_id;
   rec.replaces_id = prepared.replaces_id;
@@ -293,7 +261,7 @@ Result<IssuedCertificate> CertificateAuthority::Renew(const RenewRequest& reques
       return InvalidArgument("renew.subject_changed",
                              "a renewal keeps the subject; use `kyso cert change` to change it");
     }
-    facts = FactsFromCsr(csr);
+    facts = RequestFactsFromCsr(csr);
     key = csr.public_key();
   }
   KYSO_ASSIGN_OR_RETURN(policy::IssuancePlan plan,
@@ -494,6 +462,41 @@ Status CertificateAuthority::SealAudit() {
   KYSO_ASSIGN_OR_RETURN(auto tx, deps_.db->Begin(store::TransactionMode::kWrite));
   KYSO_RETURN_IF_ERROR(deps_.audit->Seal(*tx, *signer).status());
   return tx->Commit();
+}
+
+store::CertificateRecord RecordFromCertificate(const x509::Certificate& cert, int64_t issuer_ca_id,
+                                               const std::string& profile, std::string_view kind,
+                                               UnixSeconds issued_at) {
+  CertificateRecord r;
+  r.issuer_ca_id = issuer_ca_id;
+  r.serial_hex = cert.serial_hex();
+  r.issuer = cert.issuer().ToRfc4514();
+  x509::Name subject = cert.subject();
+  r.subject = subject.ToRfc4514();
+  r.common_name = subject.First("CN");
+  r.uids = subject.ValuesOf("UID");
+  x509::Extensions ext = cert.extensions();
+  r.email = !ext.email_sans.empty() ? ext.email_sans.front() : subject.First("emailAddress");
+  r.profile = profile;
+  r.issuance_kind = std::string(kind);
+  r.key_fingerprint = cert.public_key().Fingerprint();
+  r.not_before = cert.not_before();
+  r.not_after = cert.not_after();
+  r.issued_at = issued_at;
+  r.der = cert.der();
+  return r;
+}
+
+policy::RequestFacts RequestFactsFromCsr(const x509::Csr& csr) {
+  policy::RequestFacts f;
+  f.subject = csr.subject();
+  f.key = csr.key_spec();
+  f.email_sans = csr.email_sans();
+  f.dns_sans = csr.dns_sans();
+  f.ip_sans = csr.ip_sans();
+  f.requests_ca = csr.requests_ca();
+  f.unsupported_critical_extensions = csr.unsupported_critical_extensions();
+  return f;
 }
 
 }  // namespace kyso::ca

@@ -15,25 +15,6 @@ using testlib::CachedKey;
 using testlib::CsrOptions;
 using testlib::MakeCsrPem;
 
-// Keys held in memory: the CA logic under test does not care where keys live.
-class MemoryKeyStore : public crypto::KeyStore {
- public:
-  Result<std::string> Save(const std::string& name, const crypto::PrivateKey& key) override {
-    std::string ref = "mem:" + name;
-    if (keys_.count(ref)) return AlreadyExists("keystore.exists", name);
-    keys_.emplace(ref, std::make_shared<crypto::SoftwareSigner>(key, ref));
-    return ref;
-  }
-  Result<std::shared_ptr<const crypto::Signer>> Load(const std::string& ref) override {
-    auto it = keys_.find(ref);
-    if (it == keys_.end()) return NotFound("keystore.missing", ref);
-    return std::shared_ptr<const crypto::Signer>(it->second);
-  }
-
- private:
-  std::map<std::string, std::shared_ptr<crypto::SoftwareSigner>> keys_;
-};
-
 constexpr UnixSeconds kNow = 1795230245;  // 2026-11-20T03:04:05Z
 
 Bytes Csr(const std::string& subject_cn, const std::string& uid, const std::string& key = "ec:P-256") {
@@ -78,7 +59,7 @@ class AuthorityTest : public ::testing::Test {
 
   testlib::TempDir dir_;
   std::unique_ptr<store::Database> db_;
-  MemoryKeyStore keys_;
+  crypto::MemoryKeyStore keys_;
   policy::ProfileSet profiles_ = policy::ProfileSet::BuiltIn();
   FixedClock clock_{kNow};
   crypto::TestRng rng_{12345};

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ca/records.h"
 #include "ca/serial.h"
 
 namespace kyso::ca {
@@ -88,25 +89,6 @@ Result<Made> MakeAuditSigner(const HierarchySpec& spec, const Made& issuing,
   return Made{std::move(key), std::move(cert)};
 }
 
-store::CertificateRecord SystemRecord(const x509::Certificate& cert, int64_t issuer_id,
-                                      const std::string& profile, UnixSeconds now) {
-  store::CertificateRecord r;
-  r.issuer_ca_id = issuer_id;
-  r.serial_hex = cert.serial_hex();
-  r.issuer = cert.issuer().ToRfc4514();
-  r.subject = cert.subject().ToRfc4514();
-  r.common_name = cert.subject().First("CN");
-  r.uids = cert.subject().ValuesOf("UID");
-  r.profile = profile;
-  r.issuance_kind = "system";
-  r.key_fingerprint = cert.public_key().Fingerprint();
-  r.not_before = cert.not_before();
-  r.not_after = cert.not_after();
-  r.issued_at = now;
-  r.der = cert.der();
-  return r;
-}
-
 }  // namespace
 
 Result<Hierarchy> InitializeHierarchy(const HierarchySpec& spec,
@@ -153,10 +135,10 @@ Result<Hierarchy> InitializeHierarchy(const HierarchySpec& spec,
   };
   KYSO_ASSIGN_OR_RETURN(int64_t root_id, tx->InsertCa(ca_record(spec.root, root, root_ref, "root", std::nullopt)));
   KYSO_ASSIGN_OR_RETURN(int64_t issuing_id, tx->InsertCa(ca_record(spec.issuing, issuing, issuing_ref, "issuing", root_id)));
-  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(SystemRecord(issuing.cert, root_id, "ca", now)).status());
-  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(SystemRecord(ocsp.cert, issuing_id, spec.ocsp.profile, now)).status());
-  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(SystemRecord(tsa.cert, issuing_id, spec.tsa.profile, now)).status());
-  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(SystemRecord(audit.cert, issuing_id, "audit", now)).status());
+  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(RecordFromCertificate(issuing.cert, root_id, "ca", "system", now)).status());
+  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(RecordFromCertificate(ocsp.cert, issuing_id, spec.ocsp.profile, "system", now)).status());
+  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(RecordFromCertificate(tsa.cert, issuing_id, spec.tsa.profile, "system", now)).status());
+  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(RecordFromCertificate(audit.cert, issuing_id, "audit", "system", now)).status());
   KYSO_RETURN_IF_ERROR(tx->PutSetting(kOcspKeySetting, ocsp_ref));
   KYSO_RETURN_IF_ERROR(tx->PutSetting(kOcspCertificateSetting, ocsp.cert.ToPem()));
   KYSO_RETURN_IF_ERROR(tx->PutSetting(kTsaKeySetting, tsa_ref));

@@ -64,4 +64,19 @@ Result<std::shared_ptr<const Signer>> FileKeyStore::Load(const std::string& key_
   return std::shared_ptr<const Signer>(signer);
 }
 
+Result<std::string> MemoryKeyStore::Save(const std::string& name, const PrivateKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string ref = "mem:" + name;
+  if (keys_.count(ref)) return AlreadyExists("keystore.exists", "a key named " + name + " already exists");
+  keys_[ref] = std::make_shared<SoftwareSigner>(key, ref);
+  return ref;
+}
+
+Result<std::shared_ptr<const Signer>> MemoryKeyStore::Load(const std::string& key_ref) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = keys_.find(key_ref);
+  if (it == keys_.end()) return NotFound("keystore.missing", "no key " + key_ref);
+  return it->second;
+}
+
 }  // namespace kyso::crypto

@@ -53,4 +53,16 @@ class FileKeyStore final : public KeyStore {
   std::map<std::string, std::shared_ptr<const Signer>> loaded_;
 };
 
+// Keys held only in memory: for tests, benchmarks and throwaway instances. References are
+// "mem:<name>".
+class MemoryKeyStore final : public KeyStore {
+ public:
+  Result<std::string> Save(const std::string& name, const PrivateKey& key) override;
+  Result<std::shared_ptr<const Signer>> Load(const std::string& key_ref) override;
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const Signer>> keys_;
+};
+
 }  // namespace kyso::crypto
