@@ -1,11 +1,11 @@
 #include "app/instance.h"
 
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "base/files.h"
@@ -23,7 +23,9 @@ constexpr const char* kProfilesFile = "profiles.json";
 constexpr const char* kDatabaseFile = "kyso.db";
 constexpr const char* kDemoPassphraseFile = "demo-passphrase";
 
-std::string PaddingName(crypto::RsaPadding p) { return p == crypto::RsaPadding::kPss ? "pss" : "pkcs1"; }
+std::string PaddingName(crypto::RsaPadding p) {
+  return p == crypto::RsaPadding::kPss ? "pss" : "pkcs1";
+}
 
 json CaSpecJson(const ca::CaSpec& s) {
   json j = {{"name", s.name},
@@ -46,7 +48,9 @@ class Reader {
  public:
   Status error;
   void Fail(const std::string& path, const std::string& what) {
-    if (error.ok()) error = InvalidArgument("config.invalid", std::string(kConfigFile) + ": " + path + ": " + what);
+    if (error.ok())
+      error =
+          InvalidArgument("config.invalid", std::string(kConfigFile) + ": " + path + ": " + what);
   }
   void Keys(const json& obj, const std::string& path, std::set<std::string> allowed) {
     if (!obj.is_object()) return Fail(path, "must be an object");
@@ -61,7 +65,8 @@ class Reader {
   }
   void Int(const json& obj, const char* key, const std::string& path, int* out) {
     if (!obj.contains(key)) return;
-    if (!obj[key].is_number_integer() || obj[key].get<int64_t>() <= 0 || obj[key].get<int64_t>() > 100000000)
+    if (!obj[key].is_number_integer() || obj[key].get<int64_t>() <= 0 ||
+        obj[key].get<int64_t>() > 100000000)
       return Fail(path + "." + key, "must be a positive integer");
     *out = obj[key].get<int>();
   }
@@ -113,10 +118,15 @@ InstanceConfig InstanceConfig::Defaults() {
   h.root = {"root",
             "/C=VN/O=Ban Cơ yếu Chính phủ/OU=Cục Chứng thực số và Bảo mật thông tin"
             "/CN=Cơ quan chứng thực số chuyên dùng công vụ (Root CA) - kyso demo",
-            *crypto::KeySpec::Parse("rsa:4096"), ca::kCaValidityDays, crypto::RsaPadding::kPkcs1v15, {}};
+            *crypto::KeySpec::Parse("rsa:4096"),
+            ca::kCaValidityDays,
+            crypto::RsaPadding::kPkcs1v15,
+            {}};
   h.issuing = {"issuing",
                "/C=VN/O=Ban Cơ yếu Chính phủ/CN=CA phục vụ các cơ quan Nhà nước - kyso demo",
-               *crypto::KeySpec::Parse("rsa:3072"), 10 * 365 + 3, crypto::RsaPadding::kPkcs1v15,
+               *crypto::KeySpec::Parse("rsa:3072"),
+               10 * 365 + 3,
+               crypto::RsaPadding::kPkcs1v15,
                {"anyPolicy"}};
   h.ocsp = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=Máy chủ OCSP - CA phục vụ các cơ quan Nhà nước",
             *crypto::KeySpec::Parse("ec:P-256"), "ocsp-signer", std::nullopt};
@@ -129,11 +139,13 @@ InstanceConfig InstanceConfig::Defaults() {
 
 Result<InstanceConfig> InstanceConfig::FromJson(std::string_view text) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return InvalidArgument("config.invalid", std::string(kConfigFile) + " is not valid JSON");
+  if (j.is_discarded())
+    return InvalidArgument("config.invalid", std::string(kConfigFile) + " is not valid JSON");
   InstanceConfig c = Defaults();
   Reader r;
-  r.Keys(j, "$", {"version", "public_base_url", "crl", "pbkdf2_iterations", "root", "issuing",
-                  "ocsp_signer", "tsa", "audit"});
+  r.Keys(j, "$",
+         {"version", "public_base_url", "crl", "pbkdf2_iterations", "root", "issuing",
+          "ocsp_signer", "tsa", "audit"});
   if (j.contains("version") && j["version"] != 1) r.Fail("$.version", "must be 1");
   r.String(j, "public_base_url", "$", &c.publication.base_url);
   r.Int(j, "pbkdf2_iterations", "$", &c.pbkdf2_iterations);
@@ -162,17 +174,18 @@ Result<InstanceConfig> InstanceConfig::FromJson(std::string_view text) {
 }
 
 std::string InstanceConfig::ToJson() const {
-  json j = {{"version", 1},
-            {"public_base_url", publication.base_url},
-            {"crl",
-             {{"full_validity_hours", publication.full_crl_validity_hours},
-              {"delta_validity_hours", publication.delta_crl_validity_hours}}},
-            {"pbkdf2_iterations", pbkdf2_iterations},
-            {"root", CaSpecJson(hierarchy.root)},
-            {"issuing", CaSpecJson(hierarchy.issuing)},
-            {"ocsp_signer", ServiceJson(hierarchy.ocsp)},
-            {"tsa", ServiceJson(hierarchy.tsa)},
-            {"audit", {{"subject", hierarchy.audit_subject}, {"key", hierarchy.audit_key.ToString()}}}};
+  json j = {
+      {"version", 1},
+      {"public_base_url", publication.base_url},
+      {"crl",
+       {{"full_validity_hours", publication.full_crl_validity_hours},
+        {"delta_validity_hours", publication.delta_crl_validity_hours}}},
+      {"pbkdf2_iterations", pbkdf2_iterations},
+      {"root", CaSpecJson(hierarchy.root)},
+      {"issuing", CaSpecJson(hierarchy.issuing)},
+      {"ocsp_signer", ServiceJson(hierarchy.ocsp)},
+      {"tsa", ServiceJson(hierarchy.tsa)},
+      {"audit", {{"subject", hierarchy.audit_subject}, {"key", hierarchy.audit_key.ToString()}}}};
   return j.dump(2) + "\n";
 }
 
@@ -188,7 +201,9 @@ std::string DefaultActor() {
   return std::string("cli:") + (user && *user ? user : "operator") + "@" + host;
 }
 
-bool Instance::demo() const { return FileExists(data_dir_ + "/" + kDemoPassphraseFile); }
+bool Instance::demo() const {
+  return FileExists(data_dir_ + "/" + kDemoPassphraseFile);
+}
 
 Result<std::unique_ptr<Instance>> Instance::Assemble(const std::string& data_dir,
                                                      InstanceConfig config,
@@ -210,9 +225,9 @@ Result<std::unique_ptr<Instance>> Instance::Assemble(const std::string& data_dir
       [source]() { return crypto::ReadPassphrase(source, "Passphrase for the kyso CA keys"); },
       inst->config_.pbkdf2_iterations);
   inst->audit_ = std::make_unique<audit::AuditLog>(inst->clock_);
-  ca::CertificateAuthority::Dependencies deps{inst->db_.get(), inst->keys_.get(), &inst->profiles_,
-                                              &inst->clock_, &inst->rng_, inst->audit_.get(),
-                                              inst->config_.publication};
+  ca::CertificateAuthority::Dependencies deps{
+      inst->db_.get(), inst->keys_.get(),  &inst->profiles_,         &inst->clock_,
+      &inst->rng_,     inst->audit_.get(), inst->config_.publication};
   inst->authority_ = std::make_unique<ca::CertificateAuthority>(deps, options.actor);
   return inst;
 }
@@ -221,10 +236,12 @@ Result<std::unique_ptr<Instance>> Instance::Open(const std::string& data_dir,
                                                  const OpenOptions& options) {
   std::string db_path = data_dir + "/" + kDatabaseFile;
   if (!FileExists(db_path) || !FileExists(data_dir + "/" + kConfigFile)) {
-    return FailedPrecondition("instance.not_initialized",
-                              "no kyso data in " + data_dir + ": run `kyso init --demo` (or `kyso init`) first");
+    return FailedPrecondition(
+        "instance.not_initialized",
+        "no kyso data in " + data_dir + ": run `kyso init --demo` (or `kyso init`) first");
   }
-  KYSO_ASSIGN_OR_RETURN(std::string config_text, ReadTextFile(data_dir + "/" + kConfigFile, 1 << 20));
+  KYSO_ASSIGN_OR_RETURN(std::string config_text,
+                        ReadTextFile(data_dir + "/" + kConfigFile, 1 << 20));
   KYSO_ASSIGN_OR_RETURN(InstanceConfig config, InstanceConfig::FromJson(config_text));
   policy::ProfileSet profiles = policy::ProfileSet::BuiltIn();
   if (FileExists(data_dir + "/" + kProfilesFile)) {
@@ -276,11 +293,13 @@ Result<std::unique_ptr<Instance>> Instance::Init(const std::string& data_dir,
   };
   Status st = MakeDirectories(data_dir, 0700);
   if (!st.ok()) return fail(st);
-  for (const char* name : {kConfigFile, kProfilesFile, kDatabaseFile, kDemoPassphraseFile, "keys", "certs", "crl"}) {
+  for (const char* name :
+       {kConfigFile, kProfilesFile, kDatabaseFile, kDemoPassphraseFile, "keys", "certs", "crl"}) {
     std::string path = data_dir + "/" + name;
     if (!FileExists(path)) created.push_back(path);
   }
-  for (const char* suffix : {"-wal", "-shm"}) created.push_back(data_dir + "/" + kDatabaseFile + suffix);
+  for (const char* suffix : {"-wal", "-shm"})
+    created.push_back(data_dir + "/" + kDatabaseFile + suffix);
 
   OpenOptions open = options;
   if (init.demo) {
@@ -298,7 +317,8 @@ Result<std::unique_ptr<Instance>> Instance::Init(const std::string& data_dir,
   st = WriteNewFile(data_dir + "/" + kConfigFile, AsBytes(config_json), 0644);
   if (!st.ok()) return fail(st);
   if (!FileExists(data_dir + "/" + kProfilesFile)) {
-    st = WriteNewFile(data_dir + "/" + kProfilesFile, AsBytes(policy::ProfileSet::BuiltInJson()), 0644);
+    st = WriteNewFile(data_dir + "/" + kProfilesFile, AsBytes(policy::ProfileSet::BuiltInJson()),
+                      0644);
     if (!st.ok()) return fail(st);
   }
   auto profiles = policy::ProfileSet::FromJson(*ReadTextFile(data_dir + "/" + kProfilesFile));
@@ -308,9 +328,9 @@ Result<std::unique_ptr<Instance>> Instance::Init(const std::string& data_dir,
   auto inst = Assemble(data_dir, config, std::move(profiles).value(), std::move(db).value(), open);
   if (!inst.ok()) return fail(inst.status());
   Instance& in = **inst;
-  ca::CertificateAuthority::Dependencies deps{in.db_.get(), in.keys_.get(), &in.profiles_,
-                                              &in.clock_, &in.rng_, in.audit_.get(),
-                                              in.config_.publication};
+  ca::CertificateAuthority::Dependencies deps{
+      in.db_.get(), in.keys_.get(),  &in.profiles_,         &in.clock_,
+      &in.rng_,     in.audit_.get(), in.config_.publication};
   auto hierarchy = ca::InitializeHierarchy(config.hierarchy, deps, options.actor);
   if (!hierarchy.ok()) {
     inst->reset();
@@ -318,13 +338,12 @@ Result<std::unique_ptr<Instance>> Instance::Init(const std::string& data_dir,
   }
   st = MakeDirectories(data_dir + "/certs", 0755);
   const auto& h = *hierarchy;
-  std::pair<const char*, std::string> files[] = {
-      {"root.pem", h.root.ToPem()},
-      {"issuing.pem", h.issuing.ToPem()},
-      {"chain.pem", h.issuing.ToPem() + h.root.ToPem()},
-      {"ocsp-signer.pem", h.ocsp.ToPem()},
-      {"tsa.pem", h.tsa.ToPem()},
-      {"audit.pem", h.audit.ToPem()}};
+  std::pair<const char*, std::string> files[] = {{"root.pem", h.root.ToPem()},
+                                                 {"issuing.pem", h.issuing.ToPem()},
+                                                 {"chain.pem", h.issuing.ToPem() + h.root.ToPem()},
+                                                 {"ocsp-signer.pem", h.ocsp.ToPem()},
+                                                 {"tsa.pem", h.tsa.ToPem()},
+                                                 {"audit.pem", h.audit.ToPem()}};
   for (const auto& [name, pem] : files) {
     if (st.ok()) st = WriteFileAtomic(data_dir + "/certs/" + name, AsBytes(pem), 0644);
   }

@@ -55,7 +55,7 @@ class Instance {
   struct InitOptions {
     bool demo = false;
     std::optional<std::string> config_file;  // kyso.json to start from
-    std::optional<std::string> root_key;      // key spec overrides
+    std::optional<std::string> root_key;     // key spec overrides
     std::optional<std::string> issuing_key;
     std::optional<std::string> base_url;
   };

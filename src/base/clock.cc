@@ -21,7 +21,9 @@ static std::string Format(UnixSeconds t, const char* fmt) {
   return buf;
 }
 
-std::string FormatUtc(UnixSeconds t) { return Format(t, "%Y-%m-%dT%H:%M:%SZ"); }
+std::string FormatUtc(UnixSeconds t) {
+  return Format(t, "%Y-%m-%dT%H:%M:%SZ");
+}
 
 std::string FormatVietnam(UnixSeconds t) {
   return Format(t + 7 * 3600, "%d.%m.%Y %H:%M:%S") + " +07:00";

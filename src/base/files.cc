@@ -1,11 +1,12 @@
 #include "base/files.h"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
-#include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 
 namespace kyso {
 
@@ -32,8 +33,8 @@ Result<Bytes> ReadFile(const std::string& path, size_t max_size) {
     if (n == 0) break;
     if (out.size() + static_cast<size_t>(n) > max_size) {
       ::close(fd);
-      return InvalidArgument("file.too_large", path + " is larger than " +
-                                                   std::to_string(max_size) + " bytes");
+      return InvalidArgument("file.too_large",
+                             path + " is larger than " + std::to_string(max_size) + " bytes");
     }
     out.insert(out.end(), buf, buf + n);
   }
@@ -111,7 +112,9 @@ bool FileExists(const std::string& path) {
 Status MakeDirectories(const std::string& path, mode_t mode) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
-  if (ec) return Unavailable("file.mkdir_failed", "cannot create directory " + path + ": " + ec.message());
+  if (ec)
+    return Unavailable("file.mkdir_failed",
+                       "cannot create directory " + path + ": " + ec.message());
   ::chmod(path.c_str(), mode);
   return Status::Ok();
 }

@@ -2,8 +2,9 @@
 // written or absent (write to a temp file, fsync, rename), never half-written.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 
 #include "base/bytes.h"
 #include "base/result.h"

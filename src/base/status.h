@@ -91,9 +91,9 @@ inline Status Internal(std::string id, std::string msg) {
 }  // namespace kyso
 
 // Propagates a non-OK Status from an expression returning Status.
-#define KYSO_RETURN_IF_ERROR(expr)              \
-  do {                                          \
-    ::kyso::Status kyso_status_ = (expr);       \
+#define KYSO_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::kyso::Status kyso_status_ = (expr);        \
     if (!kyso_status_.ok()) return kyso_status_; \
   } while (0)
 

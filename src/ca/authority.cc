@@ -1,9 +1,8 @@
 #include "ca/authority.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
 
 #include "ca/records.h"
 #include "ca/serial.h"
@@ -110,7 +109,8 @@ Result<CertificateRecord> CertificateAuthority::FindCertificate(const std::strin
                                                                 const std::string& serial) {
   std::string hex = NormalizeSerial(serial);
   if (!HexDecode(hex) || hex.empty()) {
-    return InvalidArgument("cert.bad_serial", "\"" + serial + "\" is not a hexadecimal serial number");
+    return InvalidArgument("cert.bad_serial",
+                           "\"" + serial + "\" is not a hexadecimal serial number");
   }
   KYSO_ASSIGN_OR_RETURN(auto tx, deps_.db->Begin(store::TransactionMode::kRead));
   if (!ca.empty()) {
@@ -118,7 +118,8 @@ Result<CertificateRecord> CertificateAuthority::FindCertificate(const std::strin
     if (!rec.ok()) return NotFound("ca.not_found", "no CA named \"" + ca + "\"");
     auto cert = tx->GetCertificate(rec->id, hex);
     if (!cert.ok() && cert.status().code() == StatusCode::kNotFound) {
-      return NotFound("cert.not_found", "CA " + ca + " has issued no certificate with serial " + hex);
+      return NotFound("cert.not_found",
+                      "CA " + ca + " has issued no certificate with serial " + hex);
     }
     return cert;
   }
@@ -144,7 +145,11 @@ Result<CertificateAuthority::Prepared> CertificateAuthority::Prepare(const Issue
                         policy::Evaluate(*profile, RequestFactsFromCsr(csr), kind, request.days,
                                          deps_.clock->Now(), ca.certificate.not_after()));
   Prepared p{{{}, plan.subject, csr.public_key(), plan.not_before, plan.not_after, plan.extensions},
-             profile->name, kind, request.owner_id, request.organization_id, std::nullopt};
+             profile->name,
+             kind,
+             request.owner_id,
+             request.organization_id,
+             std::nullopt};
   return p;
 }
 
@@ -239,8 +244,8 @@ Result<IssuedCertificate> CertificateAuthority::Renew(const RenewRequest& reques
   }
   UnixSeconds now = deps_.clock->Now();
   if (old.not_after < now) {
-    return FailedPrecondition("renew.expired", "certificate " + old.serial_hex +
-                                                   " expired on " + FormatUtc(old.not_after) +
+    return FailedPrecondition("renew.expired", "certificate " + old.serial_hex + " expired on " +
+                                                   FormatUtc(old.not_after) +
                                                    "; request a new certificate instead");
   }
   KYSO_ASSIGN_OR_RETURN(auto tx0, deps_.db->Begin(store::TransactionMode::kRead));
@@ -249,8 +254,8 @@ Result<IssuedCertificate> CertificateAuthority::Renew(const RenewRequest& reques
   KYSO_ASSIGN_OR_RETURN(LoadedCa ca, LoadCa(ca_rec.name));
   const policy::Profile* profile = deps_.profiles->Find(old.profile);
   if (profile == nullptr) {
-    return FailedPrecondition("profile.unknown", "the certificate's profile \"" + old.profile +
-                                                     "\" no longer exists");
+    return FailedPrecondition("profile.unknown",
+                              "the certificate's profile \"" + old.profile + "\" no longer exists");
   }
   KYSO_ASSIGN_OR_RETURN(auto old_cert, x509::Certificate::FromDer(old.der));
   KYSO_ASSIGN_OR_RETURN(policy::RequestFacts facts, FactsFromCertificate(old_cert));
@@ -268,7 +273,10 @@ Result<IssuedCertificate> CertificateAuthority::Renew(const RenewRequest& reques
                         policy::Evaluate(*profile, facts, policy::IssuanceKind::kRenewal,
                                          request.days, now, ca.certificate.not_after()));
   Prepared p{{{}, plan.subject, key, plan.not_before, plan.not_after, plan.extensions},
-             profile->name, policy::IssuanceKind::kRenewal, old.owner_id, old.organization_id,
+             profile->name,
+             policy::IssuanceKind::kRenewal,
+             old.owner_id,
+             old.organization_id,
              old.id};
   KYSO_ASSIGN_OR_RETURN(IssuedCertificate issued, SignPrepared(p, ca));
   KYSO_ASSIGN_OR_RETURN(auto tx, deps_.db->Begin(store::TransactionMode::kWrite));
@@ -290,9 +298,13 @@ Result<IssuedCertificate> CertificateAuthority::ChangeInformation(const ChangeRe
   KYSO_ASSIGN_OR_RETURN(auto ca_rec, tx0->GetCa(old.issuer_ca_id));
   tx0.reset();
   KYSO_ASSIGN_OR_RETURN(LoadedCa ca, LoadCa(ca_rec.name));
-  IssueRequest issue{ca_rec.name, request.csr, request.profile.value_or(old.profile),
-                     request.days ? request.days : std::optional<int>(DaysUntil(old.not_after, now)),
-                     old.owner_id, old.organization_id};
+  IssueRequest issue{
+      ca_rec.name,
+      request.csr,
+      request.profile.value_or(old.profile),
+      request.days ? request.days : std::optional<int>(DaysUntil(old.not_after, now)),
+      old.owner_id,
+      old.organization_id};
   KYSO_ASSIGN_OR_RETURN(Prepared p, Prepare(issue, policy::IssuanceKind::kChange, ca));
   p.replaces_id = old.id;
   // Whole days round up; the term ends exactly when the old certificate's did.
@@ -333,8 +345,8 @@ Result<IssuedCertificate> CertificateAuthority::Reissue(const ReissueRequest& re
     return InvalidArgument("reissue.same_key",
                            "a re-issue needs a new key; the request reuses the revoked key");
   }
-  IssueRequest issue{ca_rec.name, request.csr, old.profile, request.days, old.owner_id,
-                     old.organization_id};
+  IssueRequest issue{ca_rec.name,  request.csr,  old.profile,
+                     request.days, old.owner_id, old.organization_id};
   KYSO_ASSIGN_OR_RETURN(Prepared p, Prepare(issue, policy::IssuanceKind::kReissue, ca));
   p.replaces_id = old.id;
   KYSO_ASSIGN_OR_RETURN(IssuedCertificate issued, SignPrepared(p, ca));
@@ -362,9 +374,9 @@ Result<CertificateRecord> CertificateAuthority::Revoke(const RevokeRequest& requ
   }
   KYSO_ASSIGN_OR_RETURN(CertificateRecord cert, FindCertificate(request.ca, request.serial));
   if (cert.status == CertificateStatus::kRevoked) {
-    return FailedPrecondition("cert.already_revoked",
-                              "certificate " + cert.serial_hex + " was already revoked on " +
-                                  FormatUtc(cert.revocation->revoked_at));
+    return FailedPrecondition("cert.already_revoked", "certificate " + cert.serial_hex +
+                                                          " was already revoked on " +
+                                                          FormatUtc(cert.revocation->revoked_at));
   }
   UnixSeconds now = deps_.clock->Now();
   // RFC 5280 §5.3.2: the invalidity date is when the key is known or suspected to have been
@@ -377,8 +389,8 @@ Result<CertificateRecord> CertificateAuthority::Revoke(const RevokeRequest& requ
   auto seq = tx->MarkRevoked(cert.id, revocation);
   if (!seq.ok()) {
     if (seq.status().id() == "store.already_revoked") {
-      return FailedPrecondition("cert.already_revoked", "certificate " + cert.serial_hex +
-                                                            " was already revoked");
+      return FailedPrecondition("cert.already_revoked",
+                                "certificate " + cert.serial_hex + " was already revoked");
     }
     return seq.status();
   }
@@ -442,10 +454,10 @@ Result<store::CrlRecord> CertificateAuthority::GenerateCrl(const std::string& ca
                             {"entries", rec.entry_count},
                             {"next_update", FormatUtc(rec.next_update)}};
   if (rec.base_number) details["base"] = *rec.base_number;
-  KYSO_RETURN_IF_ERROR(
-      deps_.audit->Append(*tx, actor_, delta ? "crl.generate_delta" : "crl.generate",
-                          ca.record.name, details.dump())
-          .status());
+  KYSO_RETURN_IF_ERROR(deps_.audit
+                           ->Append(*tx, actor_, delta ? "crl.generate_delta" : "crl.generate",
+                                    ca.record.name, details.dump())
+                           .status());
   KYSO_RETURN_IF_ERROR(tx->Commit());
   return rec;
 }

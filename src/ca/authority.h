@@ -43,10 +43,10 @@ struct PublicationSettings {
 };
 
 struct IssueRequest {
-  std::string ca;                 // issuing CA name; empty: the instance's only issuing CA
-  Bytes csr;                      // PKCS#10, PEM or DER
+  std::string ca;  // issuing CA name; empty: the instance's only issuing CA
+  Bytes csr;       // PKCS#10, PEM or DER
   std::string profile;
-  std::optional<int> days;        // nullopt: the profile's default validity
+  std::optional<int> days;  // nullopt: the profile's default validity
   std::optional<int64_t> owner_id;
   std::optional<int64_t> organization_id;
 };
@@ -104,9 +104,9 @@ struct LoadedCa {
 inline constexpr const char* kAuditKeySetting = "audit.key_ref";
 inline constexpr const char* kAuditCertificateSetting = "audit.certificate";  // PEM
 inline constexpr const char* kOcspKeySetting = "ocsp.key_ref";
-inline constexpr const char* kOcspCertificateSetting = "ocsp.certificate";    // PEM
+inline constexpr const char* kOcspCertificateSetting = "ocsp.certificate";  // PEM
 inline constexpr const char* kTsaKeySetting = "tsa.key_ref";
-inline constexpr const char* kTsaCertificateSetting = "tsa.certificate";      // PEM
+inline constexpr const char* kTsaCertificateSetting = "tsa.certificate";  // PEM
 
 class CertificateAuthority {
  public:
@@ -143,7 +143,8 @@ class CertificateAuthority {
 
   Result<LoadedCa> LoadCa(const std::string& name);
   // Finds a certificate by serial, in `ca` or across all CAs.
-  Result<store::CertificateRecord> FindCertificate(const std::string& ca, const std::string& serial);
+  Result<store::CertificateRecord> FindCertificate(const std::string& ca,
+                                                   const std::string& serial);
 
  private:
   struct Prepared;

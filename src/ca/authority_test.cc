@@ -17,9 +17,11 @@ using testlib::MakeCsrPem;
 
 constexpr UnixSeconds kNow = 1795230245;  // 2026-11-20T03:04:05Z
 
-Bytes Csr(const std::string& subject_cn, const std::string& uid, const std::string& key = "ec:P-256") {
+Bytes Csr(const std::string& subject_cn, const std::string& uid,
+          const std::string& key = "ec:P-256") {
   CsrOptions o;
-  o.subject = {{"C", "VN"}, {"L", "Hà Nội"}, {"O", "Bộ Tài chính"}, {"CN", subject_cn}, {"UID", uid}};
+  o.subject = {
+      {"C", "VN"}, {"L", "Hà Nội"}, {"O", "Bộ Tài chính"}, {"CN", subject_cn}, {"UID", uid}};
   std::string pem = MakeCsrPem(CachedKey(key), o);
   return Bytes(pem.begin(), pem.end());
 }
@@ -29,12 +31,22 @@ class AuthorityTest : public ::testing::Test {
   void SetUp() override {
     db_ = std::move(store::OpenSqliteDatabase(dir_.File("kyso.db"), {}).value());
     HierarchySpec spec;
-    spec.root = {"root", "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Root test", *crypto::KeySpec::Parse("ec:P-384"),
-                 kCaValidityDays, crypto::RsaPadding::kPkcs1v15, {}};
-    spec.issuing = {"issuing", "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Issuing test",
-                    *crypto::KeySpec::Parse("ec:P-256"), 3653, crypto::RsaPadding::kPkcs1v15, {"anyPolicy"}};
-    spec.ocsp = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=OCSP", *crypto::KeySpec::Parse("ec:P-256"), "ocsp-signer", std::nullopt};
-    spec.tsa = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=TSA", *crypto::KeySpec::Parse("ec:P-256"), "tsa", std::nullopt};
+    spec.root = {"root",
+                 "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Root test",
+                 *crypto::KeySpec::Parse("ec:P-384"),
+                 kCaValidityDays,
+                 crypto::RsaPadding::kPkcs1v15,
+                 {}};
+    spec.issuing = {"issuing",
+                    "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Issuing test",
+                    *crypto::KeySpec::Parse("ec:P-256"),
+                    3653,
+                    crypto::RsaPadding::kPkcs1v15,
+                    {"anyPolicy"}};
+    spec.ocsp = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=OCSP", *crypto::KeySpec::Parse("ec:P-256"),
+                 "ocsp-signer", std::nullopt};
+    spec.tsa = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=TSA", *crypto::KeySpec::Parse("ec:P-256"), "tsa",
+                std::nullopt};
     spec.audit_subject = "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Audit";
     spec.audit_key = *crypto::KeySpec::Parse("ec:P-256");
     auto h = InitializeHierarchy(spec, Deps(), "test");
@@ -72,7 +84,8 @@ TEST_F(AuthorityTest, HierarchyChainsAndServiceCertificates) {
   EXPECT_TRUE(hierarchy_->root.IsSignedBy(hierarchy_->root.public_key()));
   EXPECT_TRUE(hierarchy_->issuing.IsSignedBy(hierarchy_->root.public_key()));
   EXPECT_EQ(hierarchy_->issuing.extensions().path_length, 0);
-  EXPECT_EQ(hierarchy_->root.not_after() - hierarchy_->root.not_before(), kCaValidityDays * kSecondsPerDay - 1);
+  EXPECT_EQ(hierarchy_->root.not_after() - hierarchy_->root.not_before(),
+            kCaValidityDays * kSecondsPerDay - 1);
   auto ocsp = hierarchy_->ocsp.extensions();
   EXPECT_TRUE(ocsp.ocsp_no_check);
   EXPECT_EQ(ocsp.extended_key_usage, std::vector<std::string>{"OCSPSigning"});
@@ -112,74 +125,109 @@ TEST_F(AuthorityTest, IssuesAndRecordsWithAudit) {
 TEST_F(AuthorityTest, RefusalsLeaveNothingBehind) {
   int64_t certs = CountCertificates();
   int64_t seq = AuditSeq();
-  EXPECT_EQ(ca_->Issue({"", Csr("A", "CCCD:001234567890"), "nosuch"}).status().id(), "profile.unknown");
-  EXPECT_EQ(ca_->Issue({"", Bytes{0x6a, 0x75, 0x6e, 0x6b}, "individual"}).status().id(), "csr.malformed");
+  EXPECT_EQ(ca_->Issue({"", Csr("A", "CCCD:001234567890"), "nosuch"}).status().id(),
+            "profile.unknown");
+  EXPECT_EQ(ca_->Issue({"", Bytes{0x6a, 0x75, 0x6e, 0x6b}, "individual"}).status().id(),
+            "csr.malformed");
   EXPECT_EQ(ca_->Issue({"", Csr("A", "CCCD:001234567890"), "individual", 1827}).status().id(),
             "profile.validity_too_long");
-  EXPECT_EQ(ca_->Issue({"", Csr("A", "CCCD:12"), "individual"}).status().id(), "profile.uid_malformed");
-  EXPECT_EQ(ca_->Issue({"nosuch", Csr("A", "CCCD:001234567890"), "individual"}).status().id(), "ca.not_found");
+  EXPECT_EQ(ca_->Issue({"", Csr("A", "CCCD:12"), "individual"}).status().id(),
+            "profile.uid_malformed");
+  EXPECT_EQ(ca_->Issue({"nosuch", Csr("A", "CCCD:001234567890"), "individual"}).status().id(),
+            "ca.not_found");
   CsrOptions bad;
   bad.subject = {{"C", "VN"}, {"CN", "A"}, {"UID", "CCCD:001234567890"}};
   bad.corrupt_signature = true;
   std::string pem = MakeCsrPem(CachedKey("ec:P-256"), bad);
-  EXPECT_EQ(ca_->Issue({"", Bytes(pem.begin(), pem.end()), "individual"}).status().id(), "csr.bad_signature");
+  EXPECT_EQ(ca_->Issue({"", Bytes(pem.begin(), pem.end()), "individual"}).status().id(),
+            "csr.bad_signature");
   EXPECT_EQ(CountCertificates(), certs);
   EXPECT_EQ(AuditSeq(), seq);
 }
 
 TEST_F(AuthorityTest, RenewalKeepsOldValidAndLimitsToThreeYears) {
-  auto old = ca_->Issue({"", Csr("Trần Thị Bình", "CCCD:001234567891"), "individual", 1826}).value();
+  auto old =
+      ca_->Issue({"", Csr("Trần Thị Bình", "CCCD:001234567891"), "individual", 1826}).value();
   clock_.Advance(300 * kSecondsPerDay);
-  EXPECT_EQ(ca_->Renew({"", old.record.serial_hex, std::nullopt, 1097}).status().id(), "profile.validity_too_long");
+  EXPECT_EQ(ca_->Renew({"", old.record.serial_hex, std::nullopt, 1097}).status().id(),
+            "profile.validity_too_long");
   auto renewed = ca_->Renew({"", old.record.serial_hex, std::nullopt, 1096});
   ASSERT_TRUE(renewed.ok()) << renewed.status().ToString();
   EXPECT_TRUE(renewed->certificate.public_key().Equals(old.certificate.public_key()));
   EXPECT_EQ(renewed->record.issuance_kind, "renewal");
   EXPECT_EQ(renewed->record.replaces_id, old.record.id);
-  EXPECT_EQ(ca_->FindCertificate("", old.record.serial_hex)->status, store::CertificateStatus::kValid);
+  EXPECT_EQ(ca_->FindCertificate("", old.record.serial_hex)->status,
+            store::CertificateStatus::kValid);
   // New key with the same subject is a renewal; a different subject is not.
-  auto rekey = ca_->Renew({"", old.record.serial_hex, Csr("Trần Thị Bình", "CCCD:001234567891", "ec:P-384"), 365});
+  auto rekey = ca_->Renew(
+      {"", old.record.serial_hex, Csr("Trần Thị Bình", "CCCD:001234567891", "ec:P-384"), 365});
   ASSERT_TRUE(rekey.ok()) << rekey.status().ToString();
   EXPECT_TRUE(rekey->certificate.public_key().Equals(CachedKey("ec:P-384").public_key()));
-  EXPECT_EQ(ca_->Renew({"", old.record.serial_hex, Csr("Trần Thị Bình Mới", "CCCD:001234567891"), 365}).status().id(),
-            "renew.subject_changed");
+  EXPECT_EQ(
+      ca_->Renew({"", old.record.serial_hex, Csr("Trần Thị Bình Mới", "CCCD:001234567891"), 365})
+          .status()
+          .id(),
+      "renew.subject_changed");
   clock_.Advance(2000 * kSecondsPerDay);
-  EXPECT_EQ(ca_->Renew({"", old.record.serial_hex, std::nullopt, 365}).status().id(), "renew.expired");
+  EXPECT_EQ(ca_->Renew({"", old.record.serial_hex, std::nullopt, 365}).status().id(),
+            "renew.expired");
 }
 
 TEST_F(AuthorityTest, ChangeOfInformationSupersedesOld) {
   auto old = ca_->Issue({"", Csr("Lê Văn Cường", "CCCD:001234567892"), "individual", 1000}).value();
   clock_.Advance(100 * kSecondsPerDay);
-  auto changed = ca_->ChangeInformation({"", old.record.serial_hex, Csr("Lê Văn Cường (Phó Vụ trưởng)", "CCCD:001234567892")});
+  auto changed = ca_->ChangeInformation(
+      {"", old.record.serial_hex, Csr("Lê Văn Cường (Phó Vụ trưởng)", "CCCD:001234567892")});
   ASSERT_TRUE(changed.ok()) << changed.status().ToString();
   EXPECT_EQ(changed->certificate.not_after(), old.certificate.not_after());
   auto old_now = ca_->FindCertificate("", old.record.serial_hex).value();
   EXPECT_EQ(old_now.status, store::CertificateStatus::kRevoked);
   EXPECT_EQ(old_now.revocation->reason, store::RevocationReason::kSuperseded);
-  EXPECT_EQ(ca_->ChangeInformation({"", old.record.serial_hex, Csr("X", "CCCD:001234567892")}).status().id(),
+  EXPECT_EQ(ca_->ChangeInformation({"", old.record.serial_hex, Csr("X", "CCCD:001234567892")})
+                .status()
+                .id(),
             "change.revoked");
 }
 
 TEST_F(AuthorityTest, RevocationAndReissue) {
   auto cert = ca_->Issue({"", Csr("Phạm Thị Dung", "CCCD:001234567893"), "individual"}).value();
-  EXPECT_EQ(ca_->Reissue({"", cert.record.serial_hex, Csr("Phạm Thị Dung", "CCCD:001234567893", "ec:P-384")}).status().id(),
+  EXPECT_EQ(ca_->Reissue({"", cert.record.serial_hex,
+                          Csr("Phạm Thị Dung", "CCCD:001234567893", "ec:P-384")})
+                .status()
+                .id(),
             "reissue.not_revoked");
-  EXPECT_EQ(ca_->Revoke({"", "0011223344", store::RevocationReason::kKeyCompromise}).status().id(), "cert.not_found");
-  EXPECT_EQ(ca_->Revoke({"", "xyz", store::RevocationReason::kKeyCompromise}).status().id(), "cert.bad_serial");
-  EXPECT_EQ(ca_->Revoke({"", cert.record.serial_hex, store::RevocationReason::kKeyCompromise, kNow + 10}).status().id(),
-            "revoke.invalidity_in_future");
-  EXPECT_EQ(ca_->Revoke({"", cert.record.serial_hex, store::RevocationReason::kCertificateHold}).status().id(),
+  EXPECT_EQ(ca_->Revoke({"", "0011223344", store::RevocationReason::kKeyCompromise}).status().id(),
+            "cert.not_found");
+  EXPECT_EQ(ca_->Revoke({"", "xyz", store::RevocationReason::kKeyCompromise}).status().id(),
+            "cert.bad_serial");
+  EXPECT_EQ(
+      ca_->Revoke({"", cert.record.serial_hex, store::RevocationReason::kKeyCompromise, kNow + 10})
+          .status()
+          .id(),
+      "revoke.invalidity_in_future");
+  EXPECT_EQ(ca_->Revoke({"", cert.record.serial_hex, store::RevocationReason::kCertificateHold})
+                .status()
+                .id(),
             "revoke.reason_unsupported");
-  auto revoked = ca_->Revoke({"", cert.record.serial_hex, store::RevocationReason::kKeyCompromise, kNow - 86400});
+  auto revoked = ca_->Revoke(
+      {"", cert.record.serial_hex, store::RevocationReason::kKeyCompromise, kNow - 86400});
   ASSERT_TRUE(revoked.ok()) << revoked.status().ToString();
   EXPECT_EQ(revoked->revocation_seq, 1);
-  EXPECT_EQ(ca_->Revoke({"", cert.record.serial_hex, store::RevocationReason::kKeyCompromise}).status().id(),
+  EXPECT_EQ(ca_->Revoke({"", cert.record.serial_hex, store::RevocationReason::kKeyCompromise})
+                .status()
+                .id(),
             "cert.already_revoked");
-  EXPECT_EQ(ca_->Reissue({"", cert.record.serial_hex, Csr("Phạm Thị Dung", "CCCD:001234567893")}).status().id(),
+  EXPECT_EQ(ca_->Reissue({"", cert.record.serial_hex, Csr("Phạm Thị Dung", "CCCD:001234567893")})
+                .status()
+                .id(),
             "reissue.same_key");
-  EXPECT_EQ(ca_->Reissue({"", cert.record.serial_hex, Csr("Người Khác", "CCCD:001234567893", "ec:P-384")}).status().id(),
-            "reissue.subject_changed");
-  auto again = ca_->Reissue({"", cert.record.serial_hex, Csr("Phạm Thị Dung", "CCCD:001234567893", "ec:P-384")});
+  EXPECT_EQ(
+      ca_->Reissue({"", cert.record.serial_hex, Csr("Người Khác", "CCCD:001234567893", "ec:P-384")})
+          .status()
+          .id(),
+      "reissue.subject_changed");
+  auto again = ca_->Reissue(
+      {"", cert.record.serial_hex, Csr("Phạm Thị Dung", "CCCD:001234567893", "ec:P-384")});
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->record.issuance_kind, "reissue");
 }
@@ -194,7 +242,8 @@ TEST_F(AuthorityTest, FullAndDeltaCrls) {
   EXPECT_EQ(full->number, 1);
   EXPECT_EQ(full->entry_count, 1);
   clock_.Advance(60);
-  ASSERT_TRUE(ca_->Revoke({"", b.record.serial_hex, store::RevocationReason::kAffiliationChanged}).ok());
+  ASSERT_TRUE(
+      ca_->Revoke({"", b.record.serial_hex, store::RevocationReason::kAffiliationChanged}).ok());
   auto delta = ca_->GenerateCrl("issuing", true);
   ASSERT_TRUE(delta.ok()) << delta.status().ToString();
   EXPECT_EQ(delta->number, 2);
@@ -214,7 +263,8 @@ TEST_F(AuthorityTest, FullAndDeltaCrls) {
 TEST_F(AuthorityTest, BatchIsAllOrNothingOnValidation) {
   std::vector<IssueRequest> batch;
   for (int i = 0; i < 5; ++i) {
-    batch.push_back({"", Csr("Cán bộ " + std::to_string(i), "CCCD:00123456780" + std::to_string(i)), "official"});
+    batch.push_back({"", Csr("Cán bộ " + std::to_string(i), "CCCD:00123456780" + std::to_string(i)),
+                     "official"});
   }
   // "official" requires O, which Csr() provides; the third is broken on purpose.
   batch[2].profile = "nosuch";

@@ -18,8 +18,12 @@ Result<Made> MakeCa(const CaSpec& spec, const Made* parent, const PublicationSet
                     const std::string& parent_name, crypto::Rng& rng, UnixSeconds now) {
   KYSO_ASSIGN_OR_RETURN(x509::Name subject, x509::Name::ParseSlashed(spec.subject));
   KYSO_ASSIGN_OR_RETURN(crypto::PrivateKey key, crypto::PrivateKey::Generate(spec.key));
-  x509::CertificateTemplate t{GenerateSerial(rng), subject, key.public_key(), now,
-                              now + spec.validity_days * kSecondsPerDay - 1, {}};
+  x509::CertificateTemplate t{GenerateSerial(rng),
+                              subject,
+                              key.public_key(),
+                              now,
+                              now + spec.validity_days * kSecondsPerDay - 1,
+                              {}};
   x509::Extensions& e = t.extensions;
   e.is_ca = true;
   // RFC 5280 §4.2.1.3: keyCertSign and cRLSign for a CA; digitalSignature lets the CA sign
@@ -33,10 +37,11 @@ Result<Made> MakeCa(const CaSpec& spec, const Made* parent, const PublicationSet
     e.crl_urls = {pub.CrlUrl(parent_name)};
   }
   crypto::SoftwareSigner signer(parent ? parent->key : key, "init");
-  crypto::SignatureScheme scheme = crypto::SignatureScheme::DefaultFor(
-      (parent ? parent->key : key).spec(), spec.padding);
-  KYSO_ASSIGN_OR_RETURN(x509::Certificate cert,
-                        x509::BuildCertificate(t, parent ? &parent->cert : nullptr, signer, scheme));
+  crypto::SignatureScheme scheme =
+      crypto::SignatureScheme::DefaultFor((parent ? parent->key : key).spec(), spec.padding);
+  KYSO_ASSIGN_OR_RETURN(
+      x509::Certificate cert,
+      x509::BuildCertificate(t, parent ? &parent->cert : nullptr, signer, scheme));
   return Made{std::move(key), std::move(cert)};
 }
 
@@ -55,18 +60,18 @@ Result<Made> MakeService(const ServiceCertSpec& spec, const Made& issuing,
   KYSO_ASSIGN_OR_RETURN(policy::IssuancePlan plan,
                         policy::Evaluate(*profile, facts, policy::IssuanceKind::kNew,
                                          spec.validity_days, now, issuing.cert.not_after()));
-  x509::CertificateTemplate t{GenerateSerial(rng), plan.subject, key.public_key(),
-                              plan.not_before, plan.not_after, plan.extensions};
+  x509::CertificateTemplate t{GenerateSerial(rng), plan.subject,   key.public_key(),
+                              plan.not_before,     plan.not_after, plan.extensions};
   if (plan.include_aia) {
     if (!profile->ocsp_no_check) t.extensions.ocsp_urls = {pub.OcspUrl()};
     t.extensions.ca_issuers_urls = {pub.CaCertUrl(issuing_spec.name)};
   }
   if (plan.include_crl_dp) t.extensions.crl_urls = {pub.CrlUrl(issuing_spec.name)};
   crypto::SoftwareSigner signer(issuing.key, "init");
-  KYSO_ASSIGN_OR_RETURN(
-      x509::Certificate cert,
-      x509::BuildCertificate(t, &issuing.cert, signer,
-                             crypto::SignatureScheme::DefaultFor(issuing.key.spec(), issuing_spec.padding)));
+  KYSO_ASSIGN_OR_RETURN(x509::Certificate cert,
+                        x509::BuildCertificate(t, &issuing.cert, signer,
+                                               crypto::SignatureScheme::DefaultFor(
+                                                   issuing.key.spec(), issuing_spec.padding)));
   return Made{std::move(key), std::move(cert)};
 }
 
@@ -76,16 +81,16 @@ Result<Made> MakeAuditSigner(const HierarchySpec& spec, const Made& issuing,
                              const PublicationSettings& pub, crypto::Rng& rng, UnixSeconds now) {
   KYSO_ASSIGN_OR_RETURN(x509::Name subject, x509::Name::ParseSlashed(spec.audit_subject));
   KYSO_ASSIGN_OR_RETURN(crypto::PrivateKey key, crypto::PrivateKey::Generate(spec.audit_key));
-  x509::CertificateTemplate t{GenerateSerial(rng), subject, key.public_key(), now,
+  x509::CertificateTemplate t{GenerateSerial(rng),      subject, key.public_key(), now,
                               issuing.cert.not_after(), {}};
   t.extensions.key_usage = {"digitalSignature", "nonRepudiation"};
   t.extensions.ca_issuers_urls = {pub.CaCertUrl(spec.issuing.name)};
   t.extensions.crl_urls = {pub.CrlUrl(spec.issuing.name)};
   crypto::SoftwareSigner signer(issuing.key, "init");
-  KYSO_ASSIGN_OR_RETURN(
-      x509::Certificate cert,
-      x509::BuildCertificate(t, &issuing.cert, signer,
-                             crypto::SignatureScheme::DefaultFor(issuing.key.spec(), spec.issuing.padding)));
+  KYSO_ASSIGN_OR_RETURN(x509::Certificate cert,
+                        x509::BuildCertificate(t, &issuing.cert, signer,
+                                               crypto::SignatureScheme::DefaultFor(
+                                                   issuing.key.spec(), spec.issuing.padding)));
   return Made{std::move(key), std::move(cert)};
 }
 
@@ -105,9 +110,12 @@ Result<Hierarchy> InitializeHierarchy(const HierarchySpec& spec,
   UnixSeconds now = deps.clock->Now();
   const PublicationSettings& pub = deps.publication;
   KYSO_ASSIGN_OR_RETURN(Made root, MakeCa(spec.root, nullptr, pub, "", *deps.rng, now));
-  KYSO_ASSIGN_OR_RETURN(Made issuing, MakeCa(spec.issuing, &root, pub, spec.root.name, *deps.rng, now));
-  KYSO_ASSIGN_OR_RETURN(Made ocsp, MakeService(spec.ocsp, issuing, spec.issuing, *deps.profiles, pub, *deps.rng, now));
-  KYSO_ASSIGN_OR_RETURN(Made tsa, MakeService(spec.tsa, issuing, spec.issuing, *deps.profiles, pub, *deps.rng, now));
+  KYSO_ASSIGN_OR_RETURN(Made issuing,
+                        MakeCa(spec.issuing, &root, pub, spec.root.name, *deps.rng, now));
+  KYSO_ASSIGN_OR_RETURN(Made ocsp, MakeService(spec.ocsp, issuing, spec.issuing, *deps.profiles,
+                                               pub, *deps.rng, now));
+  KYSO_ASSIGN_OR_RETURN(
+      Made tsa, MakeService(spec.tsa, issuing, spec.issuing, *deps.profiles, pub, *deps.rng, now));
   KYSO_ASSIGN_OR_RETURN(Made audit, MakeAuditSigner(spec, issuing, pub, *deps.rng, now));
 
   KYSO_ASSIGN_OR_RETURN(std::string root_ref, deps.keys->Save(spec.root.name, root.key));
@@ -128,17 +136,30 @@ Result<Hierarchy> InitializeHierarchy(const HierarchySpec& spec,
     r.not_before = m.cert.not_before();
     r.not_after = m.cert.not_after();
     r.key_ref = ref;
-    r.signature_scheme = crypto::SignatureScheme::DefaultFor(m.key.spec(), s.padding).Name(m.key.spec());
+    r.signature_scheme =
+        crypto::SignatureScheme::DefaultFor(m.key.spec(), s.padding).Name(m.key.spec());
     r.certificate_der = m.cert.der();
     r.created_at = now;
     return r;
   };
-  KYSO_ASSIGN_OR_RETURN(int64_t root_id, tx->InsertCa(ca_record(spec.root, root, root_ref, "root", std::nullopt)));
-  KYSO_ASSIGN_OR_RETURN(int64_t issuing_id, tx->InsertCa(ca_record(spec.issuing, issuing, issuing_ref, "issuing", root_id)));
-  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(RecordFromCertificate(issuing.cert, root_id, "ca", "system", now)).status());
-  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(RecordFromCertificate(ocsp.cert, issuing_id, spec.ocsp.profile, "system", now)).status());
-  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(RecordFromCertificate(tsa.cert, issuing_id, spec.tsa.profile, "system", now)).status());
-  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(RecordFromCertificate(audit.cert, issuing_id, "audit", "system", now)).status());
+  KYSO_ASSIGN_OR_RETURN(int64_t root_id,
+                        tx->InsertCa(ca_record(spec.root, root, root_ref, "root", std::nullopt)));
+  KYSO_ASSIGN_OR_RETURN(
+      int64_t issuing_id,
+      tx->InsertCa(ca_record(spec.issuing, issuing, issuing_ref, "issuing", root_id)));
+  KYSO_RETURN_IF_ERROR(
+      tx->InsertCertificate(RecordFromCertificate(issuing.cert, root_id, "ca", "system", now))
+          .status());
+  KYSO_RETURN_IF_ERROR(
+      tx->InsertCertificate(
+            RecordFromCertificate(ocsp.cert, issuing_id, spec.ocsp.profile, "system", now))
+          .status());
+  KYSO_RETURN_IF_ERROR(tx->InsertCertificate(RecordFromCertificate(tsa.cert, issuing_id,
+                                                                   spec.tsa.profile, "system", now))
+                           .status());
+  KYSO_RETURN_IF_ERROR(
+      tx->InsertCertificate(RecordFromCertificate(audit.cert, issuing_id, "audit", "system", now))
+          .status());
   KYSO_RETURN_IF_ERROR(tx->PutSetting(kOcspKeySetting, ocsp_ref));
   KYSO_RETURN_IF_ERROR(tx->PutSetting(kOcspCertificateSetting, ocsp.cert.ToPem()));
   KYSO_RETURN_IF_ERROR(tx->PutSetting(kTsaKeySetting, tsa_ref));
@@ -155,9 +176,12 @@ Result<Hierarchy> InitializeHierarchy(const HierarchySpec& spec,
   };
   KYSO_RETURN_IF_ERROR(log("ca.create", spec.root.name, root.cert));
   KYSO_RETURN_IF_ERROR(log("ca.create", spec.issuing.name, issuing.cert));
-  KYSO_RETURN_IF_ERROR(log("cert.issue", spec.issuing.name + "/" + ocsp.cert.serial_hex(), ocsp.cert));
-  KYSO_RETURN_IF_ERROR(log("cert.issue", spec.issuing.name + "/" + tsa.cert.serial_hex(), tsa.cert));
-  KYSO_RETURN_IF_ERROR(log("cert.issue", spec.issuing.name + "/" + audit.cert.serial_hex(), audit.cert));
+  KYSO_RETURN_IF_ERROR(
+      log("cert.issue", spec.issuing.name + "/" + ocsp.cert.serial_hex(), ocsp.cert));
+  KYSO_RETURN_IF_ERROR(
+      log("cert.issue", spec.issuing.name + "/" + tsa.cert.serial_hex(), tsa.cert));
+  KYSO_RETURN_IF_ERROR(
+      log("cert.issue", spec.issuing.name + "/" + audit.cert.serial_hex(), audit.cert));
   crypto::SoftwareSigner audit_signer(audit.key, audit_ref);
   KYSO_RETURN_IF_ERROR(deps.audit->Seal(*tx, audit_signer).status());
   KYSO_RETURN_IF_ERROR(tx->Commit());

@@ -17,8 +17,8 @@
 namespace kyso::ca {
 
 struct CaSpec {
-  std::string name;      // "root", "issuing": used in URLs and file names
-  std::string subject;   // slashed form: "/C=VN/O=Ban Cơ yếu Chính phủ/CN=..."
+  std::string name;     // "root", "issuing": used in URLs and file names
+  std::string subject;  // slashed form: "/C=VN/O=Ban Cơ yếu Chính phủ/CN=..."
   crypto::KeySpec key;
   int validity_days = 0;
   crypto::RsaPadding padding = crypto::RsaPadding::kPkcs1v15;
@@ -28,7 +28,7 @@ struct CaSpec {
 struct ServiceCertSpec {
   std::string subject;
   crypto::KeySpec key;
-  std::string profile;   // "ocsp-signer", "tsa"
+  std::string profile;  // "ocsp-signer", "tsa"
   std::optional<int> validity_days;
 };
 

@@ -1,11 +1,10 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "app/instance.h"
 #include "base/files.h"
@@ -36,14 +35,17 @@ app::OpenOptions MakeOpenOptions(const Globals& g) {
 int ReportError(const Globals& g, const Status& st) {
   std::fprintf(stderr, "kyso: error: %s\n", st.ToString().c_str());
   if (g.json) {
-    ordered_json j = {{"error",
-                       {{"code", StatusCodeName(st.code())}, {"id", st.id()}, {"message", st.message()}}}};
+    ordered_json j = {
+        {"error",
+         {{"code", StatusCodeName(st.code())}, {"id", st.id()}, {"message", st.message()}}}};
     std::cout << j.dump() << "\n";
   }
   return 1;
 }
 
-void PrintJson(const ordered_json& j) { std::cout << j.dump(2) << "\n"; }
+void PrintJson(const ordered_json& j) {
+  std::cout << j.dump(2) << "\n";
+}
 
 Result<Bytes> ReadInput(const std::string& path) {
   auto data = ReadFile(path, 1 << 20);
@@ -73,8 +75,7 @@ std::string CaName(app::Instance& inst, int64_t id) {
 
 // Runs `body` with an opened instance; seals the audit log afterwards when `writes` is set, so
 // every state change ends covered by a signed checkpoint.
-int WithInstance(const Globals& g, bool writes,
-                 const std::function<Status(app::Instance&)>& body) {
+int WithInstance(const Globals& g, bool writes, const std::function<Status(app::Instance&)>& body) {
   auto inst = app::Instance::Open(g.data_dir, MakeOpenOptions(g));
   if (!inst.ok()) return ReportError(g, inst.status());
   Status st = body(**inst);
@@ -102,13 +103,15 @@ Status ReportIssued(const Globals& g, app::Instance& inst, const ca::IssuedCerti
 }
 
 void AddInit(CLI::App& app, Globals& g, int& rc) {
-  auto* cmd = app.add_subcommand("init", "Create the data directory, CA hierarchy and service keys");
+  auto* cmd =
+      app.add_subcommand("init", "Create the data directory, CA hierarchy and service keys");
   auto opts = std::make_shared<app::Instance::InitOptions>();
   auto config = std::make_shared<std::string>();
   auto root_key = std::make_shared<std::string>();
   auto issuing_key = std::make_shared<std::string>();
   auto base_url = std::make_shared<std::string>();
-  cmd->add_flag("--demo", opts->demo, "Generate the key passphrase into the data directory (not for production)");
+  cmd->add_flag("--demo", opts->demo,
+                "Generate the key passphrase into the data directory (not for production)");
   cmd->add_option("--config", *config, "kyso.json to start from (names, algorithms, URLs)");
   cmd->add_option("--root-key", *root_key, "Root key type: rsa:4096, rsa:3072, ec:P-384, ...");
   cmd->add_option("--issuing-key", *issuing_key, "Issuing CA key type");
@@ -133,9 +136,11 @@ void AddInit(CLI::App& app, Globals& g, int& rc) {
       std::cout << "Initialized " << g.data_dir << "\n";
       for (const auto& c : *cas) {
         std::cout << "  " << c.role << " CA \"" << c.name << "\": " << c.subject << "\n"
-                  << "      valid until " << FormatUtc(c.not_after) << ", " << c.signature_scheme << "\n";
+                  << "      valid until " << FormatUtc(c.not_after) << ", " << c.signature_scheme
+                  << "\n";
       }
-      std::cout << "  certificates in " << g.data_dir << "/certs, CRLs in " << g.data_dir << "/crl\n";
+      std::cout << "  certificates in " << g.data_dir << "/certs, CRLs in " << g.data_dir
+                << "/crl\n";
     }
   });
 }
@@ -149,8 +154,11 @@ void AddCa(CLI::App& app, Globals& g, int& rc) {
       KYSO_ASSIGN_OR_RETURN(auto cas, tx->ListCas());
       ordered_json j = ordered_json::array();
       for (const auto& c : cas) {
-        if (g.json) j.push_back(CaJson(c));
-        else std::cout << c.name << "\t" << c.role << "\t" << FormatUtc(c.not_after) << "\t" << c.subject << "\n";
+        if (g.json)
+          j.push_back(CaJson(c));
+        else
+          std::cout << c.name << "\t" << c.role << "\t" << FormatUtc(c.not_after) << "\t"
+                    << c.subject << "\n";
       }
       if (g.json) PrintJson(j);
       return Status::Ok();
@@ -180,9 +188,11 @@ void AddCa(CLI::App& app, Globals& g, int& rc) {
         std::cout << "Name:        " << c->name << " (" << c->role << ")\n"
                   << "Subject:     " << c->subject << "\n"
                   << "Serial:      " << c->serial_hex << "\n"
-                  << "Valid:       " << FormatUtc(c->not_before) << " .. " << FormatUtc(c->not_after) << "\n"
+                  << "Valid:       " << FormatUtc(c->not_before) << " .. "
+                  << FormatUtc(c->not_after) << "\n"
                   << "Signature:   " << c->signature_scheme << "\n"
-                  << "Key:         " << c->key_ref << " (" << cert.public_key().Spec()->ToString() << ")\n"
+                  << "Key:         " << c->key_ref << " (" << cert.public_key().Spec()->ToString()
+                  << ")\n"
                   << "Published:   " << inst.config().publication.CaCertUrl(c->name) << "\n";
       }
       return Status::Ok();
@@ -198,8 +208,10 @@ void AddProfile(CLI::App& app, Globals& g, int& rc) {
       ordered_json j = ordered_json::array();
       for (const auto& p : inst.profiles().profiles()) {
         if (g.json) {
-          j.push_back({{"name", p.name}, {"type", policy::CertificateTypeName(p.certificate_type)},
-                       {"max_validity_days", p.max_validity_days}, {"description", p.description}});
+          j.push_back({{"name", p.name},
+                       {"type", policy::CertificateTypeName(p.certificate_type)},
+                       {"max_validity_days", p.max_validity_days},
+                       {"description", p.description}});
         } else {
           std::cout << p.name << "\t" << policy::CertificateTypeName(p.certificate_type) << "\t"
                     << p.max_validity_days << "d\t" << p.description << "\n";
@@ -215,7 +227,8 @@ void AddProfile(CLI::App& app, Globals& g, int& rc) {
   show->callback([&, name]() {
     rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
       const policy::Profile* p = inst.profiles().Find(*name);
-      if (p == nullptr) return NotFound("profile.unknown", "no certificate profile named \"" + *name + "\"");
+      if (p == nullptr)
+        return NotFound("profile.unknown", "no certificate profile named \"" + *name + "\"");
       std::cout << policy::ProfileToJson(*p).dump(2) << "\n";
       return Status::Ok();
     });
@@ -228,7 +241,7 @@ void AddCert(CLI::App& app, Globals& g, int& rc) {
 
   struct Args {
     std::string csr, profile, out, ca, serial, reason = "unspecified", invalidity, format = "pem",
-                                                status, uid, subject;
+                                               status, uid, subject;
     int days = 0, limit = 100, expiring = 0;
     bool chain = false;
   };
@@ -237,19 +250,22 @@ void AddCert(CLI::App& app, Globals& g, int& rc) {
   auto* issue = cert->add_subcommand("issue", "Issue a certificate from a PKCS#10 request");
   issue->add_option("--csr", a->csr, "PKCS#10 request (PEM or DER)")->required();
   issue->add_option("--profile", a->profile, "Certificate profile")->required();
-  auto* issue_days = issue->add_option("--days", a->days, "Validity in days (default: the profile's)");
+  auto* issue_days =
+      issue->add_option("--days", a->days, "Validity in days (default: the profile's)");
   issue->add_option("--ca", a->ca, "Issuing CA (default: the only one)");
   issue->add_option("--out", a->out, "Write the certificate (PEM) here; default stdout");
   issue->callback([&, a, issue_days]() {
     rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
       KYSO_ASSIGN_OR_RETURN(Bytes csr, ReadInput(a->csr));
-      KYSO_ASSIGN_OR_RETURN(auto issued, inst.authority().Issue({a->ca, csr, a->profile,
-                                                                 OptionalInt(issue_days, a->days)}));
+      KYSO_ASSIGN_OR_RETURN(
+          auto issued,
+          inst.authority().Issue({a->ca, csr, a->profile, OptionalInt(issue_days, a->days)}));
       return ReportIssued(g, inst, issued, a->out, "Issued");
     });
   });
 
-  auto* renew = cert->add_subcommand("renew", "Renew: new validity (up to 3 years), old certificate stays valid");
+  auto* renew = cert->add_subcommand(
+      "renew", "Renew: new validity (up to 3 years), old certificate stays valid");
   renew->add_option("serial", a->serial, "Serial of the certificate to renew")->required();
   renew->add_option("--csr", a->csr, "New key's request (default: keep the key)");
   auto* renew_days = renew->add_option("--days", a->days, "Validity in days");
@@ -266,19 +282,22 @@ void AddCert(CLI::App& app, Globals& g, int& rc) {
     });
   });
 
-  auto* change = cert->add_subcommand("change", "Change of information: new certificate, old one revoked (superseded)");
+  auto* change = cert->add_subcommand(
+      "change", "Change of information: new certificate, old one revoked (superseded)");
   change->add_option("serial", a->serial, "Serial of the current certificate")->required();
   change->add_option("--csr", a->csr, "Request carrying the new information")->required();
   change->add_option("--profile", a->profile, "New profile (default: unchanged)");
-  auto* change_days = change->add_option("--days", a->days, "Validity in days (default: until the old end)");
+  auto* change_days =
+      change->add_option("--days", a->days, "Validity in days (default: until the old end)");
   change->add_option("--ca", a->ca, "CA that issued it");
   change->add_option("--out", a->out, "Write the new certificate here");
   change->callback([&, a, change_days]() {
     rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
       KYSO_ASSIGN_OR_RETURN(Bytes csr, ReadInput(a->csr));
-      ca::ChangeRequest req{a->ca, a->serial, csr,
-                            a->profile.empty() ? std::nullopt : std::optional<std::string>(a->profile),
-                            OptionalInt(change_days, a->days)};
+      ca::ChangeRequest req{
+          a->ca, a->serial, csr,
+          a->profile.empty() ? std::nullopt : std::optional<std::string>(a->profile),
+          OptionalInt(change_days, a->days)};
       KYSO_ASSIGN_OR_RETURN(auto issued, inst.authority().ChangeInformation(req));
       return ReportIssued(g, inst, issued, a->out, "Changed; new");
     });
@@ -293,8 +312,9 @@ void AddCert(CLI::App& app, Globals& g, int& rc) {
   reissue->callback([&, a, reissue_days]() {
     rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
       KYSO_ASSIGN_OR_RETURN(Bytes csr, ReadInput(a->csr));
-      KYSO_ASSIGN_OR_RETURN(auto issued, inst.authority().Reissue({a->ca, a->serial, csr,
-                                                                   OptionalInt(reissue_days, a->days)}));
+      KYSO_ASSIGN_OR_RETURN(
+          auto issued,
+          inst.authority().Reissue({a->ca, a->serial, csr, OptionalInt(reissue_days, a->days)}));
       return ReportIssued(g, inst, issued, a->out, "Re-issued as");
     });
   });
@@ -304,7 +324,8 @@ void AddCert(CLI::App& app, Globals& g, int& rc) {
   revoke->add_option("--reason", a->reason,
                      "unspecified|keyCompromise|cACompromise|affiliationChanged|superseded|"
                      "cessationOfOperation|privilegeWithdrawn|aACompromise");
-  revoke->add_option("--invalidity-date", a->invalidity, "When the key became unsafe (YYYY-MM-DD or ISO 8601)");
+  revoke->add_option("--invalidity-date", a->invalidity,
+                     "When the key became unsafe (YYYY-MM-DD or ISO 8601)");
   revoke->add_option("--ca", a->ca, "CA that issued it");
   revoke->callback([&, a]() {
     rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
@@ -312,11 +333,17 @@ void AddCert(CLI::App& app, Globals& g, int& rc) {
       std::optional<UnixSeconds> invalidity;
       if (!a->invalidity.empty()) {
         invalidity = ParseTime(a->invalidity);
-        if (!invalidity) return InvalidArgument("revoke.bad_invalidity_date", "cannot read the date \"" + a->invalidity + "\"");
+        if (!invalidity)
+          return InvalidArgument("revoke.bad_invalidity_date",
+                                 "cannot read the date \"" + a->invalidity + "\"");
       }
-      KYSO_ASSIGN_OR_RETURN(auto rec, inst.authority().Revoke({a->ca, a->serial, reason, invalidity}));
-      if (g.json) PrintJson(CertificateJson(rec, CaName(inst, rec.issuer_ca_id), rec.revocation->revoked_at));
-      else std::cerr << "Revoked " << rec.serial_hex << " (" << store::RevocationReasonName(reason) << "): " << rec.subject << "\n";
+      KYSO_ASSIGN_OR_RETURN(auto rec,
+                            inst.authority().Revoke({a->ca, a->serial, reason, invalidity}));
+      if (g.json)
+        PrintJson(CertificateJson(rec, CaName(inst, rec.issuer_ca_id), rec.revocation->revoked_at));
+      else
+        std::cerr << "Revoked " << rec.serial_hex << " (" << store::RevocationReasonName(reason)
+                  << "): " << rec.subject << "\n";
       return Status::Ok();
     });
   });
@@ -328,8 +355,10 @@ void AddCert(CLI::App& app, Globals& g, int& rc) {
     rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
       KYSO_ASSIGN_OR_RETURN(auto rec, inst.authority().FindCertificate(a->ca, a->serial));
       UnixSeconds now = SystemClock().Now();
-      if (g.json) PrintJson(CertificateJson(rec, CaName(inst, rec.issuer_ca_id), now));
-      else std::cout << CertificateText(rec, CaName(inst, rec.issuer_ca_id), now);
+      if (g.json)
+        PrintJson(CertificateJson(rec, CaName(inst, rec.issuer_ca_id), now));
+      else
+        std::cout << CertificateText(rec, CaName(inst, rec.issuer_ca_id), now);
       return Status::Ok();
     });
   });
@@ -352,9 +381,12 @@ void AddCert(CLI::App& app, Globals& g, int& rc) {
         if (!c.ok()) return NotFound("ca.not_found", "no CA named \"" + a->ca + "\"");
         f.issuer_ca_id = c->id;
       }
-      if (a->status == "valid") f.status = store::CertificateStatus::kValid;
-      else if (a->status == "revoked") f.status = store::CertificateStatus::kRevoked;
-      else if (!a->status.empty()) return InvalidArgument("cli.bad_status", "--status is valid or revoked");
+      if (a->status == "valid")
+        f.status = store::CertificateStatus::kValid;
+      else if (a->status == "revoked")
+        f.status = store::CertificateStatus::kRevoked;
+      else if (!a->status.empty())
+        return InvalidArgument("cli.bad_status", "--status is valid or revoked");
       if (!a->profile.empty()) f.profile = a->profile;
       if (!a->uid.empty()) f.uid = a->uid;
       if (!a->subject.empty()) f.subject_contains = a->subject;
@@ -367,14 +399,17 @@ void AddCert(CLI::App& app, Globals& g, int& rc) {
       KYSO_ASSIGN_OR_RETURN(auto rows, tx->ListCertificates(f));
       KYSO_ASSIGN_OR_RETURN(auto cas, tx->ListCas());
       auto ca_name = [&](int64_t id) {
-        for (const auto& c : cas) if (c.id == id) return c.name;
+        for (const auto& c : cas)
+          if (c.id == id) return c.name;
         return std::string("?");
       };
       ordered_json j = ordered_json::array();
       for (const auto& r : rows) {
-        if (g.json) j.push_back(CertificateJson(r, ca_name(r.issuer_ca_id), now));
-        else std::cout << r.serial_hex << "\t" << StatusName(r, now) << "\t" << r.profile << "\t"
-                       << FormatUtc(r.not_after) << "\t" << r.subject << "\n";
+        if (g.json)
+          j.push_back(CertificateJson(r, ca_name(r.issuer_ca_id), now));
+        else
+          std::cout << r.serial_hex << "\t" << StatusName(r, now) << "\t" << r.profile << "\t"
+                    << FormatUtc(r.not_after) << "\t" << r.subject << "\n";
       }
       if (g.json) PrintJson(j);
       return Status::Ok();
@@ -415,7 +450,8 @@ void AddCert(CLI::App& app, Globals& g, int& rc) {
 void AddCrl(CLI::App& app, Globals& g, int& rc) {
   auto* crl = app.add_subcommand("crl", "Certificate revocation lists");
   crl->require_subcommand(1);
-  auto* gen = crl->add_subcommand("generate", "Sign a new full or delta CRL and publish it to crl/");
+  auto* gen =
+      crl->add_subcommand("generate", "Sign a new full or delta CRL and publish it to crl/");
   auto ca = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
   auto delta = std::make_shared<bool>(false);
@@ -429,9 +465,12 @@ void AddCrl(CLI::App& app, Globals& g, int& rc) {
       KYSO_ASSIGN_OR_RETURN(auto rec, inst.authority().GenerateCrl(name, *delta));
       KYSO_RETURN_IF_ERROR(inst.PublishCrl(name, rec));
       if (!out->empty()) KYSO_RETURN_IF_ERROR(WriteFileAtomic(*out, rec.der, 0644));
-      if (g.json) PrintJson(CrlJson(rec, name));
-      else std::cerr << (*delta ? "Delta CRL " : "CRL ") << rec.number << " of " << name << ": "
-                     << rec.entry_count << " entries, next update " << FormatUtc(rec.next_update) << "\n";
+      if (g.json)
+        PrintJson(CrlJson(rec, name));
+      else
+        std::cerr << (*delta ? "Delta CRL " : "CRL ") << rec.number << " of " << name << ": "
+                  << rec.entry_count << " entries, next update " << FormatUtc(rec.next_update)
+                  << "\n";
       return Status::Ok();
     });
   });
@@ -454,15 +493,19 @@ void AddAudit(CLI::App& app, Globals& g, int& rc) {
         if (cc.ok() && audit_cert.IsSignedBy(cc->public_key())) certified = true;
       }
       if (!certified) {
-        return DataLoss("audit.key_not_certified", "the audit certificate is not signed by a CA of this instance");
+        return DataLoss("audit.key_not_certified",
+                        "the audit certificate is not signed by a CA of this instance");
       }
       KYSO_ASSIGN_OR_RETURN(auto report, inst.audit_log().Verify(*tx, {audit_cert.public_key()}));
       if (g.json) {
-        ordered_json j = {{"ok", report.ok}, {"entries", report.entries},
-                          {"checkpoints", report.checkpoints}, {"last_sealed_seq", report.last_sealed_seq},
+        ordered_json j = {{"ok", report.ok},
+                          {"entries", report.entries},
+                          {"checkpoints", report.checkpoints},
+                          {"last_sealed_seq", report.last_sealed_seq},
                           {"problems", ordered_json::array()}};
         for (const auto& p : report.problems) {
-          j["problems"].push_back({{"id", p.id}, {"seq", p.seq}, {"message", p.message}, {"warning", p.is_warning}});
+          j["problems"].push_back(
+              {{"id", p.id}, {"seq", p.seq}, {"message", p.message}, {"warning", p.is_warning}});
         }
         PrintJson(j);
       } else {
@@ -471,8 +514,8 @@ void AddAudit(CLI::App& app, Globals& g, int& rc) {
                     << ": " << p.message << "\n";
         }
         std::cout << (report.ok ? "Audit log intact: " : "Audit log DAMAGED: ") << report.entries
-                  << " entries, " << report.checkpoints << " signed checkpoints, sealed through entry "
-                  << report.last_sealed_seq << "\n";
+                  << " entries, " << report.checkpoints
+                  << " signed checkpoints, sealed through entry " << report.last_sealed_seq << "\n";
       }
       if (!report.ok) {
         const auto& first = *std::find_if(report.problems.begin(), report.problems.end(),
@@ -494,11 +537,16 @@ void AddAudit(CLI::App& app, Globals& g, int& rc) {
       ordered_json j = ordered_json::array();
       for (const auto& e : entries) {
         if (g.json) {
-          j.push_back({{"seq", e.seq}, {"time", FormatUtc(e.time)}, {"actor", e.actor}, {"action", e.action},
-                       {"object", e.object}, {"details", nlohmann::json::parse(e.details, nullptr, false)},
+          j.push_back({{"seq", e.seq},
+                       {"time", FormatUtc(e.time)},
+                       {"actor", e.actor},
+                       {"action", e.action},
+                       {"object", e.object},
+                       {"details", nlohmann::json::parse(e.details, nullptr, false)},
                        {"hash", HexEncode(e.hash)}});
         } else {
-          std::cout << e.seq << "\t" << FormatUtc(e.time) << "\t" << e.action << "\t" << e.object << "\t" << e.actor << "\n";
+          std::cout << e.seq << "\t" << FormatUtc(e.time) << "\t" << e.action << "\t" << e.object
+                    << "\t" << e.actor << "\n";
         }
       }
       if (g.json) PrintJson(j);
@@ -510,8 +558,9 @@ void AddAudit(CLI::App& app, Globals& g, int& rc) {
 }  // namespace
 
 int Run(int argc, char** argv) {
-  CLI::App app{"kyso: certificate authority, validation services and document signatures for "
-               "chữ ký số chuyên dùng công vụ"};
+  CLI::App app{
+      "kyso: certificate authority, validation services and document signatures for "
+      "chữ ký số chuyên dùng công vụ"};
   app.set_version_flag("--version", "kyso 0.1.0");
   app.require_subcommand(1);
   app.fallthrough();
@@ -519,8 +568,9 @@ int Run(int argc, char** argv) {
   int rc = 0;
   app.add_option("--data", g.data_dir, "Data directory (default ./kyso-data or $KYSO_DATA)");
   app.add_flag("--json", g.json, "Machine-readable output");
-  app.add_option("--passphrase-file", g.passphrase_file,
-                 "File holding the CA keys' passphrase (else $KYSO_PASSPHRASE_FILE, else a prompt)");
+  app.add_option(
+      "--passphrase-file", g.passphrase_file,
+      "File holding the CA keys' passphrase (else $KYSO_PASSPHRASE_FILE, else a prompt)");
   AddInit(app, g, rc);
   AddCa(app, g, rc);
   AddProfile(app, g, rc);

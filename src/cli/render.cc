@@ -55,8 +55,9 @@ std::string CertificateText(const store::CertificateRecord& c, const std::string
   line("Key SHA-256: ", c.key_fingerprint);
   if (c.revocation) {
     line("Revoked:     ", FormatUtc(c.revocation->revoked_at) + " (" +
-                             std::string(store::RevocationReasonName(c.revocation->reason)) + ")");
-    if (c.revocation->invalidity_date) line("Invalid since: ", FormatUtc(*c.revocation->invalidity_date));
+                              std::string(store::RevocationReasonName(c.revocation->reason)) + ")");
+    if (c.revocation->invalidity_date)
+      line("Invalid since: ", FormatUtc(*c.revocation->invalidity_date));
   }
   return out;
 }

@@ -8,7 +8,8 @@
 
 namespace kyso::cli {
 
-std::string StatusName(const store::CertificateRecord& cert, UnixSeconds now);  // valid|revoked|expired
+std::string StatusName(const store::CertificateRecord& cert,
+                       UnixSeconds now);  // valid|revoked|expired
 nlohmann::ordered_json CertificateJson(const store::CertificateRecord& cert, const std::string& ca,
                                        UnixSeconds now);
 std::string CertificateText(const store::CertificateRecord& cert, const std::string& ca,

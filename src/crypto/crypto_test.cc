@@ -42,13 +42,12 @@ TEST_P(SignerTest, SignsAndVerifiesEveryKeyType) {
             "signature.invalid");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllKeys, SignerTest,
-    ::testing::Values(std::make_tuple("rsa:2048", RsaPadding::kPkcs1v15),
-                      std::make_tuple("rsa:2048", RsaPadding::kPss),
-                      std::make_tuple("ec:P-256", RsaPadding::kPkcs1v15),
-                      std::make_tuple("ec:P-384", RsaPadding::kPkcs1v15),
-                      std::make_tuple("ed25519", RsaPadding::kPkcs1v15)));
+INSTANTIATE_TEST_SUITE_P(AllKeys, SignerTest,
+                         ::testing::Values(std::make_tuple("rsa:2048", RsaPadding::kPkcs1v15),
+                                           std::make_tuple("rsa:2048", RsaPadding::kPss),
+                                           std::make_tuple("ec:P-256", RsaPadding::kPkcs1v15),
+                                           std::make_tuple("ec:P-384", RsaPadding::kPkcs1v15),
+                                           std::make_tuple("ed25519", RsaPadding::kPkcs1v15)));
 
 TEST(Signer, DigestSigningRefusedForEd25519) {
   SoftwareSigner signer(*PrivateKey::Generate(*KeySpec::Parse("ed25519")), "t");
@@ -106,19 +105,32 @@ namespace {
 TEST(FileKeyStore, EncryptsAsksOnceAndRefusesOverwrite) {
   testlib::TempDir dir;
   int asked = 0;
-  FileKeyStore store(dir.path(), [&]() -> Result<std::string> { ++asked; return std::string("mật khẩu dài đủ"); }, 1000);
+  FileKeyStore store(
+      dir.path(),
+      [&]() -> Result<std::string> {
+        ++asked;
+        return std::string("mật khẩu dài đủ");
+      },
+      1000);
   auto key = *PrivateKey::Generate(*KeySpec::Parse("ec:P-256"));
   auto ref = store.Save("issuing", key);
   ASSERT_TRUE(ref.ok()) << ref.status().ToString();
   EXPECT_EQ(*ref, "file:keys/issuing.key.pem");
   EXPECT_EQ(store.Save("issuing", key).status().id(), "keystore.exists");
   EXPECT_EQ(store.Save("../evil", key).status().id(), "keystore.bad_name");
-  FileKeyStore reopened(dir.path(), [&]() -> Result<std::string> { ++asked; return std::string("mật khẩu dài đủ"); }, 1000);
+  FileKeyStore reopened(
+      dir.path(),
+      [&]() -> Result<std::string> {
+        ++asked;
+        return std::string("mật khẩu dài đủ");
+      },
+      1000);
   auto signer = reopened.Load(*ref);
   ASSERT_TRUE(signer.ok()) << signer.status().ToString();
   EXPECT_TRUE((*signer)->public_key().Equals(key.public_key()));
   EXPECT_EQ(asked, 2);  // once per store, not once per key
-  FileKeyStore wrong(dir.path(), []() -> Result<std::string> { return std::string("sai mật khẩu"); }, 1000);
+  FileKeyStore wrong(
+      dir.path(), []() -> Result<std::string> { return std::string("sai mật khẩu"); }, 1000);
   EXPECT_EQ(wrong.Load(*ref).status().id(), "key.wrong_passphrase");
   EXPECT_EQ(wrong.Load("file:keys/none.key.pem").status().id(), "keystore.missing");
   EXPECT_EQ(wrong.Load("pkcs11:token=x").status().id(), "keystore.unsupported_ref");

@@ -10,28 +10,37 @@ namespace kyso::crypto {
 
 static const EVP_MD* Md(DigestAlgorithm alg) {
   switch (alg) {
-    case DigestAlgorithm::kSha256: return EVP_sha256();
-    case DigestAlgorithm::kSha384: return EVP_sha384();
-    case DigestAlgorithm::kSha512: return EVP_sha512();
+    case DigestAlgorithm::kSha256:
+      return EVP_sha256();
+    case DigestAlgorithm::kSha384:
+      return EVP_sha384();
+    case DigestAlgorithm::kSha512:
+      return EVP_sha512();
   }
   return EVP_sha256();
 }
 
 std::string_view DigestName(DigestAlgorithm alg) {
   switch (alg) {
-    case DigestAlgorithm::kSha256: return "SHA-256";
-    case DigestAlgorithm::kSha384: return "SHA-384";
-    case DigestAlgorithm::kSha512: return "SHA-512";
+    case DigestAlgorithm::kSha256:
+      return "SHA-256";
+    case DigestAlgorithm::kSha384:
+      return "SHA-384";
+    case DigestAlgorithm::kSha512:
+      return "SHA-512";
   }
   return "SHA-256";
 }
 
-size_t DigestSize(DigestAlgorithm alg) { return static_cast<size_t>(EVP_MD_get_size(Md(alg))); }
+size_t DigestSize(DigestAlgorithm alg) {
+  return static_cast<size_t>(EVP_MD_get_size(Md(alg)));
+}
 
 Result<DigestAlgorithm> ParseDigest(std::string_view name) {
   std::string n;
   for (char c : name) {
-    if (c != '-' && c != '_') n.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (c != '-' && c != '_')
+      n.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
   if (n == "sha256") return DigestAlgorithm::kSha256;
   if (n == "sha384") return DigestAlgorithm::kSha384;
@@ -57,9 +66,13 @@ Hasher::Hasher(DigestAlgorithm alg) : impl_(std::make_unique<Impl>()) {
   EVP_DigestInit_ex(impl_->ctx, Md(alg), nullptr);
 }
 
-Hasher::~Hasher() { EVP_MD_CTX_free(impl_->ctx); }
+Hasher::~Hasher() {
+  EVP_MD_CTX_free(impl_->ctx);
+}
 
-void Hasher::Update(ByteSpan data) { EVP_DigestUpdate(impl_->ctx, data.data(), data.size()); }
+void Hasher::Update(ByteSpan data) {
+  EVP_DigestUpdate(impl_->ctx, data.data(), data.size());
+}
 
 Bytes Hasher::Finish() {
   Bytes out(EVP_MAX_MD_SIZE);

@@ -16,7 +16,9 @@ size_t DigestSize(DigestAlgorithm alg);
 Result<DigestAlgorithm> ParseDigest(std::string_view name);  // "sha256", "SHA-256", ...
 
 Bytes Digest(DigestAlgorithm alg, ByteSpan data);
-inline Bytes Sha256(ByteSpan data) { return Digest(DigestAlgorithm::kSha256, data); }
+inline Bytes Sha256(ByteSpan data) {
+  return Digest(DigestAlgorithm::kSha256, data);
+}
 
 // Streaming digest for inputs too large to hold twice.
 class Hasher {

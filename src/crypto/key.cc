@@ -27,13 +27,16 @@ std::string DrainOpenSslErrors() {
   return out;
 }
 
-void EvpPkeyDeleter::operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+void EvpPkeyDeleter::operator()(EVP_PKEY* p) const {
+  EVP_PKEY_free(p);
+}
 
 namespace {
 
 std::string Lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
@@ -70,9 +73,8 @@ Result<KeySpec> SpecOf(EVP_PKEY* key) {
       spec.bits = 256;
       return spec;
     default:
-      return InvalidArgument("key.unsupported",
-                             std::string("unsupported key type ") +
-                                 OBJ_nid2sn(EVP_PKEY_get_base_id(key)));
+      return InvalidArgument("key.unsupported", std::string("unsupported key type ") +
+                                                    OBJ_nid2sn(EVP_PKEY_get_base_id(key)));
   }
 }
 
@@ -100,9 +102,12 @@ Result<KeySpec> KeySpec::Parse(std::string_view text) {
 
 std::string KeySpec::ToString() const {
   switch (algorithm) {
-    case KeyAlgorithm::kRsa: return "rsa:" + std::to_string(bits);
-    case KeyAlgorithm::kEcdsa: return "ec:" + curve;
-    case KeyAlgorithm::kEd25519: return "ed25519";
+    case KeyAlgorithm::kRsa:
+      return "rsa:" + std::to_string(bits);
+    case KeyAlgorithm::kEcdsa:
+      return "ec:" + curve;
+    case KeyAlgorithm::kEd25519:
+      return "ed25519";
   }
   return "unknown";
 }
@@ -114,7 +119,8 @@ Result<PublicKey> PublicKey::FromSpkiDer(ByteSpan der) {
   EVP_PKEY* key = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
   if (key == nullptr || p != der.data() + der.size()) {
     EVP_PKEY_free(key);
-    return InvalidArgument("key.malformed", "malformed SubjectPublicKeyInfo: " + DrainOpenSslErrors());
+    return InvalidArgument("key.malformed",
+                           "malformed SubjectPublicKeyInfo: " + DrainOpenSslErrors());
   }
   return PublicKey(EvpPkeyPtr(key));
 }
@@ -133,7 +139,9 @@ Bytes PublicKey::SpkiDer() const {
   return der;
 }
 
-std::string PublicKey::Fingerprint() const { return HexEncode(Sha256(SpkiDer())); }
+std::string PublicKey::Fingerprint() const {
+  return HexEncode(Sha256(SpkiDer()));
+}
 
 Bytes PublicKey::KeyIdentifier() const {
   // RFC 5280 §4.2.1.2 (1): SHA-1 of the BIT STRING subjectPublicKey (excluding tag, length and
@@ -155,7 +163,9 @@ Bytes PublicKey::KeyIdentifier() const {
   return id;
 }
 
-Result<KeySpec> PublicKey::Spec() const { return SpecOf(key_.get()); }
+Result<KeySpec> PublicKey::Spec() const {
+  return SpecOf(key_.get());
+}
 
 bool PublicKey::Equals(const PublicKey& other) const {
   return EVP_PKEY_eq(key_.get(), other.key_.get()) == 1;
@@ -167,7 +177,8 @@ Result<PrivateKey> PrivateKey::Generate(const KeySpec& spec) {
   EVP_PKEY* key = nullptr;
   switch (spec.algorithm) {
     case KeyAlgorithm::kRsa:
-      if (spec.bits < 2048) return InvalidArgument("key.spec_invalid", "RSA keys need at least 2048 bits");
+      if (spec.bits < 2048)
+        return InvalidArgument("key.spec_invalid", "RSA keys need at least 2048 bits");
       key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(spec.bits));
       break;
     case KeyAlgorithm::kEcdsa:
@@ -186,7 +197,7 @@ Result<PrivateKey> PrivateKey::Generate(const KeySpec& spec) {
 }
 
 Result<PrivateKey> PrivateKey::FromEncryptedPkcs8Pem(std::string_view pem,
-                                                    std::string_view passphrase) {
+                                                     std::string_view passphrase) {
   if (pem.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") == std::string_view::npos) {
     return InvalidArgument("key.not_encrypted",
                            "expected an encrypted PKCS#8 key (BEGIN ENCRYPTED PRIVATE KEY)");
@@ -224,7 +235,8 @@ Result<PrivateKey> PrivateKey::FromPem(std::string_view pem) {
 Result<std::string> PrivateKey::ToEncryptedPkcs8Pem(std::string_view passphrase,
                                                     int pbkdf2_iterations) const {
   if (passphrase.size() < 8) {
-    return InvalidArgument("key.passphrase_too_short", "the passphrase must have at least 8 characters");
+    return InvalidArgument("key.passphrase_too_short",
+                           "the passphrase must have at least 8 characters");
   }
   // RFC 8018 §6.2 PBES2 with PBKDF2 (HMAC-SHA256 PRF) and AES-256-CBC.
   X509_ALGOR* pbe = PKCS5_pbe2_set_iv(EVP_aes_256_cbc(), pbkdf2_iterations, nullptr, 0, nullptr,
@@ -255,6 +267,8 @@ Result<std::string> PrivateKey::ToEncryptedPkcs8Pem(std::string_view passphrase,
   return pem;
 }
 
-PublicKey PrivateKey::public_key() const { return PublicKey::FromOpenssl(key_.get()); }
+PublicKey PrivateKey::public_key() const {
+  return PublicKey::FromOpenssl(key_.get());
+}
 
 }  // namespace kyso::crypto

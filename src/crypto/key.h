@@ -21,8 +21,8 @@ enum class KeyAlgorithm { kRsa, kEcdsa, kEd25519 };
 // The facts about a key that profiles decide on: "rsa:3072", "ec:P-256", "ed25519".
 struct KeySpec {
   KeyAlgorithm algorithm = KeyAlgorithm::kRsa;
-  int bits = 0;            // modulus bits for RSA, field bits for EC (256, 384), 256 for Ed25519
-  std::string curve;       // "P-256" or "P-384" for ECDSA, empty otherwise
+  int bits = 0;       // modulus bits for RSA, field bits for EC (256, 384), 256 for Ed25519
+  std::string curve;  // "P-256" or "P-384" for ECDSA, empty otherwise
 
   // Accepts "rsa:2048|3072|4096", "ec:P-256", "ec:P-384", "ed25519" (case-insensitive).
   static Result<KeySpec> Parse(std::string_view text);
@@ -63,7 +63,8 @@ class PrivateKey {
 
   // PEM "ENCRYPTED PRIVATE KEY" (PKCS#8 EncryptedPrivateKeyInfo, RFC 5958 §3) with PBES2:
   // PBKDF2-HMAC-SHA256 and AES-256-CBC (RFC 8018 §6.2).
-  static Result<PrivateKey> FromEncryptedPkcs8Pem(std::string_view pem, std::string_view passphrase);
+  static Result<PrivateKey> FromEncryptedPkcs8Pem(std::string_view pem,
+                                                  std::string_view passphrase);
   Result<std::string> ToEncryptedPkcs8Pem(std::string_view passphrase,
                                           int pbkdf2_iterations = kDefaultPbkdf2Iterations) const;
   // Unencrypted PKCS#8 PEM is accepted only for subscriber keys in tests and tools, never

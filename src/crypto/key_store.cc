@@ -8,7 +8,8 @@ static constexpr std::string_view kFilePrefix = "file:";
 
 FileKeyStore::FileKeyStore(std::string base_dir, PassphraseProvider passphrase,
                            int pbkdf2_iterations)
-    : base_dir_(std::move(base_dir)), provider_(std::move(passphrase)),
+    : base_dir_(std::move(base_dir)),
+      provider_(std::move(passphrase)),
       iterations_(pbkdf2_iterations) {}
 
 Result<std::string> FileKeyStore::Passphrase() {
@@ -51,7 +52,8 @@ Result<std::shared_ptr<const Signer>> FileKeyStore::Load(const std::string& key_
   std::string path = base_dir_ + "/" + key_ref.substr(kFilePrefix.size());
   auto pem = ReadTextFile(path, 1 << 20);
   if (!pem.ok()) {
-    return NotFound("keystore.missing", "cannot read key " + key_ref + ": " + pem.status().message());
+    return NotFound("keystore.missing",
+                    "cannot read key " + key_ref + ": " + pem.status().message());
   }
   KYSO_ASSIGN_OR_RETURN(std::string passphrase, Passphrase());
   auto key = PrivateKey::FromEncryptedPkcs8Pem(*pem, passphrase);
@@ -67,7 +69,8 @@ Result<std::shared_ptr<const Signer>> FileKeyStore::Load(const std::string& key_
 Result<std::string> MemoryKeyStore::Save(const std::string& name, const PrivateKey& key) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string ref = "mem:" + name;
-  if (keys_.count(ref)) return AlreadyExists("keystore.exists", "a key named " + name + " already exists");
+  if (keys_.count(ref))
+    return AlreadyExists("keystore.exists", "a key named " + name + " already exists");
   keys_[ref] = std::make_shared<SoftwareSigner>(key, ref);
   return ref;
 }

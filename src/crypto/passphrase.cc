@@ -19,7 +19,8 @@ static Result<std::string> FromFile(const std::string& path) {
   std::string pass = *text;
   auto nl = pass.find_first_of("\r\n");
   if (nl != std::string::npos) pass.resize(nl);
-  if (pass.empty()) return InvalidArgument("passphrase.empty", "passphrase file " + path + " is empty");
+  if (pass.empty())
+    return InvalidArgument("passphrase.empty", "passphrase file " + path + " is empty");
   return pass;
 }
 

@@ -2,8 +2,8 @@
 
 #include <openssl/rand.h>
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 namespace kyso::crypto {
 

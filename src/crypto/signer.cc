@@ -11,9 +11,12 @@ namespace {
 
 const EVP_MD* Md(DigestAlgorithm alg) {
   switch (alg) {
-    case DigestAlgorithm::kSha256: return EVP_sha256();
-    case DigestAlgorithm::kSha384: return EVP_sha384();
-    case DigestAlgorithm::kSha512: return EVP_sha512();
+    case DigestAlgorithm::kSha256:
+      return EVP_sha256();
+    case DigestAlgorithm::kSha384:
+      return EVP_sha384();
+    case DigestAlgorithm::kSha512:
+      return EVP_sha512();
   }
   return EVP_sha256();
 }
@@ -43,7 +46,8 @@ bool ConfigureRsa(EVP_PKEY_CTX* ctx, const SignatureScheme& scheme) {
 SignatureScheme SignatureScheme::DefaultFor(const KeySpec& key, RsaPadding padding) {
   SignatureScheme s;
   s.padding = padding;
-  if (key.algorithm == KeyAlgorithm::kEcdsa && key.curve == "P-384") s.digest = DigestAlgorithm::kSha384;
+  if (key.algorithm == KeyAlgorithm::kEcdsa && key.curve == "P-384")
+    s.digest = DigestAlgorithm::kSha384;
   return s;
 }
 
@@ -52,11 +56,13 @@ std::string SignatureScheme::Name(const KeySpec& key) const {
   switch (key.algorithm) {
     case KeyAlgorithm::kRsa:
       if (padding == RsaPadding::kPss) return "RSASSA-PSS/" + d;
-      return d == "SHA-256" ? "sha256WithRSAEncryption"
+      return d == "SHA-256"   ? "sha256WithRSAEncryption"
              : d == "SHA-384" ? "sha384WithRSAEncryption"
                               : "sha512WithRSAEncryption";
-    case KeyAlgorithm::kEcdsa: return "ecdsa-with-" + d.substr(0, 3) + d.substr(4);
-    case KeyAlgorithm::kEd25519: return "Ed25519";
+    case KeyAlgorithm::kEcdsa:
+      return "ecdsa-with-" + d.substr(0, 3) + d.substr(4);
+    case KeyAlgorithm::kEd25519:
+      return "Ed25519";
   }
   return "unknown";
 }
@@ -121,7 +127,8 @@ Status VerifyMessage(const PublicKey& key, const SignatureScheme& scheme, ByteSp
       (spec.algorithm == KeyAlgorithm::kRsa && !ConfigureRsa(pctx, scheme))) {
     return Internal("signer.failed", DrainOpenSslErrors());
   }
-  int rc = EVP_DigestVerify(md.ctx, signature.data(), signature.size(), message.data(), message.size());
+  int rc =
+      EVP_DigestVerify(md.ctx, signature.data(), signature.size(), message.data(), message.size());
   DrainOpenSslErrors();
   if (rc != 1) return InvalidArgument("signature.invalid", "the signature does not verify");
   return Status::Ok();

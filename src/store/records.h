@@ -14,15 +14,15 @@ namespace kyso::store {
 // A CA whose key this instance holds (root or issuing).
 struct CaRecord {
   int64_t id = 0;
-  std::string name;                 // short unique name used in URLs and the CLI: "root", "issuing"
-  std::string role;                 // "root" | "issuing"
-  std::optional<int64_t> parent_id; // issuing CA's parent; empty for a root
-  std::string subject;              // RFC 4514 display form
+  std::string name;  // short unique name used in URLs and the CLI: "root", "issuing"
+  std::string role;  // "root" | "issuing"
+  std::optional<int64_t> parent_id;  // issuing CA's parent; empty for a root
+  std::string subject;               // RFC 4514 display form
   std::string serial_hex;
   UnixSeconds not_before = 0;
   UnixSeconds not_after = 0;
-  std::string key_ref;              // "file:keys/issuing.key.pem", later "pkcs11:..."
-  std::string signature_scheme;     // e.g. "sha256WithRSAEncryption"
+  std::string key_ref;           // "file:keys/issuing.key.pem", later "pkcs11:..."
+  std::string signature_scheme;  // e.g. "sha256WithRSAEncryption"
   Bytes certificate_der;
   UnixSeconds created_at = 0;
 };
@@ -52,24 +52,24 @@ struct Revocation {
 struct CertificateRecord {
   int64_t id = 0;
   int64_t issuer_ca_id = 0;
-  std::string serial_hex;          // upper-case hex of the serial's DER content bytes
-  std::string issuer;              // RFC 4514
-  std::string subject;             // RFC 4514, UTF-8
+  std::string serial_hex;  // upper-case hex of the serial's DER content bytes
+  std::string issuer;      // RFC 4514
+  std::string subject;     // RFC 4514, UTF-8
   std::string common_name;
-  std::vector<std::string> uids;   // "CCCD:001234567890", "MST:0100109106", ...
+  std::vector<std::string> uids;  // "CCCD:001234567890", "MST:0100109106", ...
   std::string email;
   std::string profile;
-  std::string issuance_kind;       // "new" | "renewal" | "change" | "reissue" | "system"
-  std::optional<int64_t> replaces_id;  // the certificate this one renews/changes/re-issues
+  std::string issuance_kind;               // "new" | "renewal" | "change" | "reissue" | "system"
+  std::optional<int64_t> replaces_id;      // the certificate this one renews/changes/re-issues
   std::optional<int64_t> owner_id;         // person (registration workflow, later)
   std::optional<int64_t> organization_id;  // managing body (registration workflow, later)
-  std::string key_fingerprint;     // SHA-256 of SPKI, hex
+  std::string key_fingerprint;             // SHA-256 of SPKI, hex
   UnixSeconds not_before = 0;
   UnixSeconds not_after = 0;
   UnixSeconds issued_at = 0;
   CertificateStatus status = CertificateStatus::kValid;
   std::optional<Revocation> revocation;
-  int64_t revocation_seq = 0;      // per-CA order of revocation, 0 when not revoked (delta CRLs)
+  int64_t revocation_seq = 0;  // per-CA order of revocation, 0 when not revoked (delta CRLs)
   Bytes der;
 };
 
@@ -83,11 +83,11 @@ struct RevokedEntry {
 struct CrlRecord {
   int64_t id = 0;
   int64_t ca_id = 0;
-  int64_t number = 0;                      // cRLNumber (RFC 5280 §5.2.3)
-  std::optional<int64_t> base_number;      // deltaCRLIndicator (§5.2.4); set for delta CRLs
+  int64_t number = 0;                  // cRLNumber (RFC 5280 §5.2.3)
+  std::optional<int64_t> base_number;  // deltaCRLIndicator (§5.2.4); set for delta CRLs
   UnixSeconds this_update = 0;
   UnixSeconds next_update = 0;
-  int64_t max_revocation_seq = 0;          // revocations up to this seq are reflected
+  int64_t max_revocation_seq = 0;  // revocations up to this seq are reflected
   int64_t entry_count = 0;
   Bytes der;
 };
@@ -96,27 +96,27 @@ struct CertificateFilter {
   std::optional<int64_t> issuer_ca_id;
   std::optional<CertificateStatus> status;
   std::optional<std::string> profile;
-  std::optional<std::string> uid;              // exact "CCCD:001234567890"
-  std::optional<std::string> subject_contains; // substring of subject (UTF-8, case-sensitive)
-  std::optional<std::string> email;            // exact, ASCII case-insensitive
-  std::optional<UnixSeconds> expires_before;   // not_after < value
-  std::optional<UnixSeconds> valid_at;         // not_before <= value <= not_after
+  std::optional<std::string> uid;               // exact "CCCD:001234567890"
+  std::optional<std::string> subject_contains;  // substring of subject (UTF-8, case-sensitive)
+  std::optional<std::string> email;             // exact, ASCII case-insensitive
+  std::optional<UnixSeconds> expires_before;    // not_after < value
+  std::optional<UnixSeconds> valid_at;          // not_before <= value <= not_after
   std::optional<int64_t> organization_id;
   std::optional<int64_t> owner_id;
-  int64_t limit = 100;                         // < 0: no limit; results in id order
+  int64_t limit = 100;  // < 0: no limit; results in id order
   int64_t offset = 0;
 };
 
 // One hash-chained audit entry (src/audit defines the hash).
 struct AuditEntry {
-  int64_t seq = 0;            // 1, 2, 3, ... without gaps
+  int64_t seq = 0;  // 1, 2, 3, ... without gaps
   UnixSeconds time = 0;
-  std::string actor;          // "cli:root@host", "system", later user ids
-  std::string action;         // "cert.issue", "cert.revoke", "crl.generate", ...
-  std::string object;         // "issuing/3A7F..." or "" 
-  std::string details;        // compact JSON
-  Bytes prev_hash;            // hash of entry seq-1 (32 zero bytes for seq 1)
-  Bytes hash;                 // SHA-256 over this entry's canonical encoding
+  std::string actor;    // "cli:root@host", "system", later user ids
+  std::string action;   // "cert.issue", "cert.revoke", "crl.generate", ...
+  std::string object;   // "issuing/3A7F..." or ""
+  std::string details;  // compact JSON
+  Bytes prev_hash;      // hash of entry seq-1 (32 zero bytes for seq 1)
+  Bytes hash;           // SHA-256 over this entry's canonical encoding
 };
 
 // A signature by the audit key over the chain head at `seq`.

@@ -79,14 +79,20 @@ std::string Certificate::serial_hex() const {
   return internal::SerialHex(X509_get0_serialNumber(x509_.get()));
 }
 
-UnixSeconds Certificate::not_before() const { return FromAsn1Time(X509_get0_notBefore(x509_.get())); }
-UnixSeconds Certificate::not_after() const { return FromAsn1Time(X509_get0_notAfter(x509_.get())); }
+UnixSeconds Certificate::not_before() const {
+  return FromAsn1Time(X509_get0_notBefore(x509_.get()));
+}
+UnixSeconds Certificate::not_after() const {
+  return FromAsn1Time(X509_get0_notAfter(x509_.get()));
+}
 
 crypto::PublicKey Certificate::public_key() const {
   return crypto::PublicKey::FromOpenssl(X509_get0_pubkey(x509_.get()));
 }
 
-bool Certificate::is_ca() const { return X509_check_ca(x509_.get()) > 0; }
+bool Certificate::is_ca() const {
+  return X509_check_ca(x509_.get()) > 0;
+}
 
 Bytes Certificate::subject_key_id() const {
   const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(x509_.get());
@@ -161,12 +167,14 @@ Extensions Certificate::extensions() const {
   Extensions e;
   X509* x = x509_.get();
   int crit = 0;
-  if (auto* bc = static_cast<BASIC_CONSTRAINTS*>(X509_get_ext_d2i(x, NID_basic_constraints, &crit, nullptr))) {
+  if (auto* bc = static_cast<BASIC_CONSTRAINTS*>(
+          X509_get_ext_d2i(x, NID_basic_constraints, &crit, nullptr))) {
     e.is_ca = bc->ca != 0;
     if (bc->pathlen) e.path_length = static_cast<int>(ASN1_INTEGER_get(bc->pathlen));
     BASIC_CONSTRAINTS_free(bc);
   }
-  if (auto* ku = static_cast<ASN1_BIT_STRING*>(X509_get_ext_d2i(x, NID_key_usage, &crit, nullptr))) {
+  if (auto* ku =
+          static_cast<ASN1_BIT_STRING*>(X509_get_ext_d2i(x, NID_key_usage, &crit, nullptr))) {
     static const char* kNames[] = {"digitalSignature", "nonRepudiation", "keyEncipherment",
                                    "dataEncipherment", "keyAgreement",   "keyCertSign",
                                    "cRLSign",          "encipherOnly",   "decipherOnly"};
@@ -176,16 +184,21 @@ Extensions Certificate::extensions() const {
     e.key_usage_critical = crit == 1;
     ASN1_BIT_STRING_free(ku);
   }
-  if (auto* eku = static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(x, NID_ext_key_usage, &crit, nullptr))) {
-    for (int i = 0; i < sk_ASN1_OBJECT_num(eku); ++i) e.extended_key_usage.push_back(ObjText(sk_ASN1_OBJECT_value(eku, i)));
+  if (auto* eku = static_cast<EXTENDED_KEY_USAGE*>(
+          X509_get_ext_d2i(x, NID_ext_key_usage, &crit, nullptr))) {
+    for (int i = 0; i < sk_ASN1_OBJECT_num(eku); ++i)
+      e.extended_key_usage.push_back(ObjText(sk_ASN1_OBJECT_value(eku, i)));
     e.extended_key_usage_critical = crit == 1;
     EXTENDED_KEY_USAGE_free(eku);
   }
-  if (auto* pol = static_cast<CERTIFICATEPOLICIES*>(X509_get_ext_d2i(x, NID_certificate_policies, &crit, nullptr))) {
-    for (int i = 0; i < sk_POLICYINFO_num(pol); ++i) e.policy_oids.push_back(ObjText(sk_POLICYINFO_value(pol, i)->policyid));
+  if (auto* pol = static_cast<CERTIFICATEPOLICIES*>(
+          X509_get_ext_d2i(x, NID_certificate_policies, &crit, nullptr))) {
+    for (int i = 0; i < sk_POLICYINFO_num(pol); ++i)
+      e.policy_oids.push_back(ObjText(sk_POLICYINFO_value(pol, i)->policyid));
     CERTIFICATEPOLICIES_free(pol);
   }
-  if (auto* aia = static_cast<AUTHORITY_INFO_ACCESS*>(X509_get_ext_d2i(x, NID_info_access, &crit, nullptr))) {
+  if (auto* aia = static_cast<AUTHORITY_INFO_ACCESS*>(
+          X509_get_ext_d2i(x, NID_info_access, &crit, nullptr))) {
     for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(aia); ++i) {
       ACCESS_DESCRIPTION* ad = sk_ACCESS_DESCRIPTION_value(aia, i);
       if (ad->location->type != GEN_URI) continue;
@@ -196,14 +209,17 @@ Extensions Certificate::extensions() const {
     }
     AUTHORITY_INFO_ACCESS_free(aia);
   }
-  if (auto* dps = static_cast<CRL_DIST_POINTS*>(X509_get_ext_d2i(x, NID_crl_distribution_points, &crit, nullptr))) {
+  if (auto* dps = static_cast<CRL_DIST_POINTS*>(
+          X509_get_ext_d2i(x, NID_crl_distribution_points, &crit, nullptr))) {
     for (int i = 0; i < sk_DIST_POINT_num(dps); ++i) {
       DIST_POINT* dp = sk_DIST_POINT_value(dps, i);
-      if (dp->distpoint && dp->distpoint->type == 0) CollectGeneralNames(dp->distpoint->name.fullname, &e.crl_urls, nullptr);
+      if (dp->distpoint && dp->distpoint->type == 0)
+        CollectGeneralNames(dp->distpoint->name.fullname, &e.crl_urls, nullptr);
     }
     CRL_DIST_POINTS_free(dps);
   }
-  if (auto* san = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, &crit, nullptr))) {
+  if (auto* san =
+          static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, &crit, nullptr))) {
     CollectGeneralNames(san, nullptr, &e);
     GENERAL_NAMES_free(san);
   }
@@ -217,8 +233,8 @@ namespace {
 
 Status AddExt(X509* x, int nid, void* value, bool critical) {
   if (X509_add1_ext_i2d(x, nid, value, critical ? 1 : 0, X509V3_ADD_REPLACE) != 1) {
-    return Internal("cert.build_failed",
-                    std::string("cannot add extension ") + OBJ_nid2sn(nid) + ": " + DrainOpenSslErrors());
+    return Internal("cert.build_failed", std::string("cannot add extension ") + OBJ_nid2sn(nid) +
+                                             ": " + DrainOpenSslErrors());
   }
   return Status::Ok();
 }
@@ -228,7 +244,8 @@ Result<ASN1_OBJECT*> ObjFromText(const std::string& text) {
   ASN1_OBJECT* obj = OBJ_txt2obj(name, 0);
   if (obj == nullptr) {
     DrainOpenSslErrors();
-    return InvalidArgument("cert.unknown_oid", "unknown object identifier or name \"" + text + "\"");
+    return InvalidArgument("cert.unknown_oid",
+                           "unknown object identifier or name \"" + text + "\"");
   }
   return obj;
 }
@@ -268,7 +285,7 @@ GENERAL_NAME* Ia5Name(int type, const std::string& value) {
 
 Status AddKeyUsage(X509* x, const Extensions& e) {
   static const std::pair<const char*, int> kBits[] = {
-      {"digitalSignature", 0}, {"nonRepudiation", 1}, {"contentCommitment", 1},
+      {"digitalSignature", 0}, {"nonRepudiation", 1},   {"contentCommitment", 1},
       {"keyEncipherment", 2},  {"dataEncipherment", 3}, {"keyAgreement", 4},
       {"keyCertSign", 5},      {"cRLSign", 6},          {"encipherOnly", 7},
       {"decipherOnly", 8}};
@@ -430,7 +447,8 @@ Result<Certificate> BuildCertificate(const CertificateTemplate& tmpl, const Cert
   KYSO_RETURN_IF_ERROR(st);
 
   if (!e.policy_oids.empty()) KYSO_RETURN_IF_ERROR(AddPolicies(xp, e));
-  if (!e.ocsp_urls.empty() || !e.ca_issuers_urls.empty()) KYSO_RETURN_IF_ERROR(AddAuthorityInfoAccess(xp, e));
+  if (!e.ocsp_urls.empty() || !e.ca_issuers_urls.empty())
+    KYSO_RETURN_IF_ERROR(AddAuthorityInfoAccess(xp, e));
   if (!e.crl_urls.empty()) KYSO_RETURN_IF_ERROR(AddCrlDistributionPoints(xp, e));
   if (!e.email_sans.empty() || !e.dns_sans.empty() || !e.ip_sans.empty()) {
     KYSO_RETURN_IF_ERROR(AddSubjectAltName(xp, e, tmpl.subject.empty()));
@@ -442,9 +460,8 @@ Result<Certificate> BuildCertificate(const CertificateTemplate& tmpl, const Cert
     KYSO_RETURN_IF_ERROR(st);
   }
 
-  KYSO_RETURN_IF_ERROR(internal::SignWith(signer, scheme, [&](EVP_MD_CTX* ctx) {
-    return X509_sign_ctx(xp, ctx) > 0;
-  }));
+  KYSO_RETURN_IF_ERROR(internal::SignWith(
+      signer, scheme, [&](EVP_MD_CTX* ctx) { return X509_sign_ctx(xp, ctx) > 0; }));
   unsigned char* buf = nullptr;
   int len = i2d_X509(xp, &buf);
   if (len <= 0) return Internal("cert.build_failed", DrainOpenSslErrors());

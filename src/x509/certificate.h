@@ -26,13 +26,13 @@ namespace kyso::x509 {
 // extended_key_usage: serverAuth, clientAuth, codeSigning, emailProtection, timeStamping,
 //   OCSPSigning, documentSigning (RFC 9336), or a dotted OID (RFC 5280 §4.2.1.12)
 struct Extensions {
-  bool is_ca = false;                   // basicConstraints, always critical when present
-  std::optional<int> path_length;       // only with is_ca
+  bool is_ca = false;              // basicConstraints, always critical when present
+  std::optional<int> path_length;  // only with is_ca
   std::vector<std::string> key_usage;
   bool key_usage_critical = true;
   std::vector<std::string> extended_key_usage;
   bool extended_key_usage_critical = false;
-  std::vector<std::string> policy_oids;  // certificatePolicies (§4.2.1.4); "anyPolicy" allowed
+  std::vector<std::string> policy_oids;      // certificatePolicies (§4.2.1.4); "anyPolicy" allowed
   std::vector<std::string> ocsp_urls;        // authorityInfoAccess id-ad-ocsp (§4.2.2.1)
   std::vector<std::string> ca_issuers_urls;  // authorityInfoAccess id-ad-caIssuers
   std::vector<std::string> crl_urls;         // cRLDistributionPoints (§4.2.1.13)
@@ -78,7 +78,7 @@ class Certificate {
 };
 
 struct CertificateTemplate {
-  Bytes serial;                  // DER INTEGER content bytes, positive (top bit clear)
+  Bytes serial;  // DER INTEGER content bytes, positive (top bit clear)
   Name subject;
   crypto::PublicKey subject_key;
   UnixSeconds not_before = 0;

@@ -1,7 +1,8 @@
+#include "x509/certificate.h"
+
 #include <gtest/gtest.h>
 
 #include "testlib/csr_factory.h"
-#include "x509/certificate.h"
 
 namespace kyso::x509 {
 namespace {
@@ -17,8 +18,12 @@ struct Ca {
 Ca MakeRoot(const std::string& spec, crypto::RsaPadding padding = crypto::RsaPadding::kPkcs1v15) {
   const auto& key = testlib::CachedKey(spec);
   SoftwareSigner signer(key, "test");
-  CertificateTemplate t{{0x01, 0x02}, *Name::ParseSlashed("/C=VN/O=Ban Cơ yếu Chính phủ/CN=Root"),
-                        key.public_key(), 1700000000, 1700000000 + 20 * 365 * kSecondsPerDay, {}};
+  CertificateTemplate t{{0x01, 0x02},
+                        *Name::ParseSlashed("/C=VN/O=Ban Cơ yếu Chính phủ/CN=Root"),
+                        key.public_key(),
+                        1700000000,
+                        1700000000 + 20 * 365 * kSecondsPerDay,
+                        {}};
   t.extensions.is_ca = true;
   t.extensions.key_usage = {"keyCertSign", "cRLSign"};
   auto scheme = SignatureScheme::DefaultFor(key.spec(), padding);
@@ -47,8 +52,12 @@ TEST(Certificate, RsaPssSignature) {
 TEST(Certificate, EndEntityExtensionsRoundTrip) {
   Ca root = MakeRoot("ec:P-256");
   const auto& leaf_key = testlib::CachedKey("ec:P-384");
-  CertificateTemplate t{{0x7F, 0xAA}, *Name::ParseSlashed("/C=VN/CN=Trần Văn Bình/UID=CCCD:001234567890"),
-                        leaf_key.public_key(), 1700000000, 1700000000 + 365 * kSecondsPerDay, {}};
+  CertificateTemplate t{{0x7F, 0xAA},
+                        *Name::ParseSlashed("/C=VN/CN=Trần Văn Bình/UID=CCCD:001234567890"),
+                        leaf_key.public_key(),
+                        1700000000,
+                        1700000000 + 365 * kSecondsPerDay,
+                        {}};
   Extensions& e = t.extensions;
   e.key_usage = {"digitalSignature", "nonRepudiation"};
   e.extended_key_usage = {"clientAuth", "emailProtection", "documentSigning"};

@@ -85,7 +85,8 @@ Result<Bytes> BuildCrl(const CrlTemplate& tmpl, const Certificate& issuer,
   if (aki.empty()) aki = issuer.public_key().KeyIdentifier();
   akid->keyid = ASN1_OCTET_STRING_new();
   ASN1_OCTET_STRING_set(akid->keyid, aki.data(), static_cast<int>(aki.size()));
-  st = Check(X509_CRL_add1_ext_i2d(c, NID_authority_key_identifier, akid, 0, 0), "authorityKeyIdentifier");
+  st = Check(X509_CRL_add1_ext_i2d(c, NID_authority_key_identifier, akid, 0, 0),
+             "authorityKeyIdentifier");
   AUTHORITY_KEYID_free(akid);
   KYSO_RETURN_IF_ERROR(st);
 
@@ -116,9 +117,8 @@ Result<Bytes> BuildCrl(const CrlTemplate& tmpl, const Certificate& issuer,
     KYSO_RETURN_IF_ERROR(st);
   }
 
-  KYSO_RETURN_IF_ERROR(internal::SignWith(signer, scheme, [&](EVP_MD_CTX* ctx) {
-    return X509_CRL_sign_ctx(c, ctx) > 0;
-  }));
+  KYSO_RETURN_IF_ERROR(internal::SignWith(
+      signer, scheme, [&](EVP_MD_CTX* ctx) { return X509_CRL_sign_ctx(c, ctx) > 0; }));
   unsigned char* buf = nullptr;
   int len = i2d_X509_CRL(c, &buf);
   if (len <= 0) return Internal("crl.build_failed", DrainOpenSslErrors());
@@ -138,7 +138,8 @@ Result<Crl> Crl::FromDer(ByteSpan der) {
 }
 
 int64_t Crl::number() const {
-  auto* n = static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl_.get(), NID_crl_number, nullptr, nullptr));
+  auto* n = static_cast<ASN1_INTEGER*>(
+      X509_CRL_get_ext_d2i(crl_.get(), NID_crl_number, nullptr, nullptr));
   if (n == nullptr) return -1;
   int64_t v = -1;
   ASN1_INTEGER_get_int64(&v, n);
@@ -147,7 +148,8 @@ int64_t Crl::number() const {
 }
 
 std::optional<int64_t> Crl::delta_base() const {
-  auto* n = static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl_.get(), NID_delta_crl, nullptr, nullptr));
+  auto* n =
+      static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl_.get(), NID_delta_crl, nullptr, nullptr));
   if (n == nullptr) return std::nullopt;
   int64_t v = -1;
   ASN1_INTEGER_get_int64(&v, n);
@@ -155,8 +157,12 @@ std::optional<int64_t> Crl::delta_base() const {
   return v;
 }
 
-UnixSeconds Crl::this_update() const { return internal::FromAsn1Time(X509_CRL_get0_lastUpdate(crl_.get())); }
-UnixSeconds Crl::next_update() const { return internal::FromAsn1Time(X509_CRL_get0_nextUpdate(crl_.get())); }
+UnixSeconds Crl::this_update() const {
+  return internal::FromAsn1Time(X509_CRL_get0_lastUpdate(crl_.get()));
+}
+UnixSeconds Crl::next_update() const {
+  return internal::FromAsn1Time(X509_CRL_get0_nextUpdate(crl_.get()));
+}
 
 size_t Crl::entry_count() const {
   STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl_.get());
@@ -168,7 +174,8 @@ std::optional<int> Crl::ReasonFor(std::string_view serial_hex) const {
   for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
     X509_REVOKED* rev = sk_X509_REVOKED_value(revoked, i);
     if (internal::SerialHex(X509_REVOKED_get0_serialNumber(rev)) != serial_hex) continue;
-    auto* reason = static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, nullptr, nullptr));
+    auto* reason = static_cast<ASN1_ENUMERATED*>(
+        X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, nullptr, nullptr));
     if (reason == nullptr) return -1;
     int r = static_cast<int>(ASN1_ENUMERATED_get(reason));
     ASN1_ENUMERATED_free(reason);

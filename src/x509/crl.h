@@ -22,9 +22,9 @@ typedef struct X509_crl_st X509_CRL;
 namespace kyso::x509 {
 
 struct RevokedCertificate {
-  Bytes serial;                          // INTEGER content bytes
+  Bytes serial;  // INTEGER content bytes
   UnixSeconds revocation_date = 0;
-  int reason = 0;                        // RFC 5280 CRLReason; 0 (unspecified) is not encoded
+  int reason = 0;  // RFC 5280 CRLReason; 0 (unspecified) is not encoded
   std::optional<UnixSeconds> invalidity_date;
 };
 
@@ -44,7 +44,7 @@ Result<Bytes> BuildCrl(const CrlTemplate& tmpl, const Certificate& issuer,
 class Crl {
  public:
   static Result<Crl> FromDer(ByteSpan der);
-  int64_t number() const;                 // -1 when absent
+  int64_t number() const;  // -1 when absent
   std::optional<int64_t> delta_base() const;
   UnixSeconds this_update() const;
   UnixSeconds next_update() const;

@@ -1,7 +1,8 @@
+#include "x509/crl.h"
+
 #include <gtest/gtest.h>
 
 #include "testlib/csr_factory.h"
-#include "x509/crl.h"
 
 namespace kyso::x509 {
 namespace {
@@ -9,7 +10,8 @@ namespace {
 TEST(Crl, FullAndDeltaWithReasons) {
   const auto& key = testlib::CachedKey("ec:P-256");
   crypto::SoftwareSigner signer(key, "t");
-  CertificateTemplate t{{0x01}, *Name::ParseSlashed("/C=VN/CN=CA"), key.public_key(), 1000, 1000000000, {}};
+  CertificateTemplate t{
+      {0x01}, *Name::ParseSlashed("/C=VN/CN=CA"), key.public_key(), 1000, 1000000000, {}};
   t.extensions.is_ca = true;
   t.extensions.key_usage = {"keyCertSign", "cRLSign"};
   Certificate ca = *BuildCertificate(t, nullptr, signer, {});
@@ -19,7 +21,9 @@ TEST(Crl, FullAndDeltaWithReasons) {
   full.this_update = 5000;
   full.next_update = 5000 + 86400;
   full.freshest_crl_urls = {"http://127.0.0.1:8080/crl/issuing-delta.crl"};
-  full.entries = {{{0x0A, 0x0B}, 4000, 1, 3900}, {{0x0C}, 4100, 0, std::nullopt}, {{0x7F, 0x01}, 4200, 4, std::nullopt}};
+  full.entries = {{{0x0A, 0x0B}, 4000, 1, 3900},
+                  {{0x0C}, 4100, 0, std::nullopt},
+                  {{0x7F, 0x01}, 4200, 4, std::nullopt}};
   auto der = BuildCrl(full, ca, signer, {});
   ASSERT_TRUE(der.ok()) << der.status().ToString();
   auto crl = Crl::FromDer(*der);

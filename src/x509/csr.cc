@@ -53,8 +53,8 @@ std::string Text(const ASN1_STRING* s) {
 
 Result<Csr> Csr::Parse(ByteSpan input) {
   if (input.size() > kMaxInputSize) {
-    return InvalidArgument("csr.malformed", "request larger than " +
-                                                std::to_string(kMaxInputSize) + " bytes");
+    return InvalidArgument("csr.malformed",
+                           "request larger than " + std::to_string(kMaxInputSize) + " bytes");
   }
   KYSO_ASSIGN_OR_RETURN(Bytes der, ToDer(input));
   const unsigned char* p = der.data();
@@ -112,7 +112,8 @@ Result<Csr> Csr::Parse(ByteSpan input) {
         if (gn->type == GEN_IPADD) {
           char buf[64] = {0};
           int af = ASN1_STRING_length(gn->d.iPAddress) == 4 ? AF_INET : AF_INET6;
-          if (ASN1_STRING_length(gn->d.iPAddress) == 4 || ASN1_STRING_length(gn->d.iPAddress) == 16) {
+          if (ASN1_STRING_length(gn->d.iPAddress) == 4 ||
+              ASN1_STRING_length(gn->d.iPAddress) == 16) {
             inet_ntop(af, ASN1_STRING_get0_data(gn->d.iPAddress), buf, sizeof buf);
             csr.ip_sans_.push_back(buf);
           }
@@ -122,7 +123,8 @@ Result<Csr> Csr::Parse(ByteSpan input) {
     } else {
       if (value != nullptr) {
         const X509V3_EXT_METHOD* method = X509V3_EXT_get(ext);
-        if (method && method->it) ASN1_item_free(static_cast<ASN1_VALUE*>(value), ASN1_ITEM_ptr(method->it));
+        if (method && method->it)
+          ASN1_item_free(static_cast<ASN1_VALUE*>(value), ASN1_ITEM_ptr(method->it));
       }
       bool interpreted = nid == NID_key_usage || nid == NID_ext_key_usage;
       if (critical && !interpreted) {

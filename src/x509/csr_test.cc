@@ -1,7 +1,8 @@
+#include "x509/csr.h"
+
 #include <gtest/gtest.h>
 
 #include "testlib/csr_factory.h"
-#include "x509/csr.h"
 
 namespace kyso::x509 {
 namespace {
@@ -13,7 +14,10 @@ using testlib::MakeCsrPem;
 
 CsrOptions Person() {
   CsrOptions o;
-  o.subject = {{"C", "VN"}, {"L", "Hà Nội"}, {"O", "Bộ Tài chính"}, {"CN", "Nguyễn Thị Ánh Tuyết"},
+  o.subject = {{"C", "VN"},
+               {"L", "Hà Nội"},
+               {"O", "Bộ Tài chính"},
+               {"CN", "Nguyễn Thị Ánh Tuyết"},
                {"UID", "CCCD:001234567890"}};
   o.email_sans = {"tuyet@mof.gov.vn"};
   return o;
@@ -55,7 +59,8 @@ TEST(Csr, RefusesTruncatedAndTrailingAndGarbage) {
   EXPECT_EQ(Csr::Parse(AsBytes("hello")).status().id(), "csr.malformed");
   EXPECT_EQ(Csr::Parse(AsBytes("")).status().id(), "csr.malformed");
   EXPECT_EQ(Csr::Parse(AsBytes("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"))
-                .status().id(),
+                .status()
+                .id(),
             "csr.malformed");
 }
 

@@ -11,15 +11,24 @@ namespace {
 // Canonical spellings of the attribute types accepted in slashed names (lower-case keys).
 const std::map<std::string, std::string>& KnownTypes() {
   static const auto* types = new std::map<std::string, std::string>{
-      {"c", "C"},          {"st", "ST"},
-      {"l", "L"},          {"o", "O"},
-      {"ou", "OU"},        {"cn", "CN"},
-      {"uid", "UID"},      {"emailaddress", "emailAddress"},
-      {"email", "emailAddress"}, {"serialnumber", "serialNumber"},
-      {"title", "title"},  {"street", "street"},
-      {"postalcode", "postalCode"}, {"dc", "DC"},
-      {"givenname", "GN"}, {"gn", "GN"},
-      {"sn", "SN"},        {"surname", "SN"},
+      {"c", "C"},
+      {"st", "ST"},
+      {"l", "L"},
+      {"o", "O"},
+      {"ou", "OU"},
+      {"cn", "CN"},
+      {"uid", "UID"},
+      {"emailaddress", "emailAddress"},
+      {"email", "emailAddress"},
+      {"serialnumber", "serialNumber"},
+      {"title", "title"},
+      {"street", "street"},
+      {"postalcode", "postalCode"},
+      {"dc", "DC"},
+      {"givenname", "GN"},
+      {"gn", "GN"},
+      {"sn", "SN"},
+      {"surname", "SN"},
   };
   return *types;
 }

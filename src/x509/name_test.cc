@@ -1,18 +1,20 @@
-#include <gtest/gtest.h>
-
 #include "x509/name.h"
+
+#include <gtest/gtest.h>
 
 namespace kyso::x509 {
 namespace {
 
 TEST(Name, ParsesSlashedFormWithDiacritics) {
-  auto n = Name::ParseSlashed("/C=VN/L=Đà Nẵng/O=UBND TP Đà Nẵng/CN=Sở Y tế/UID=MST:0400260612/email=syt@danang.gov.vn");
+  auto n = Name::ParseSlashed(
+      "/C=VN/L=Đà Nẵng/O=UBND TP Đà Nẵng/CN=Sở Y tế/UID=MST:0400260612/email=syt@danang.gov.vn");
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   ASSERT_EQ(n->attributes().size(), 6u);
   EXPECT_EQ(n->First("CN"), "Sở Y tế");
   EXPECT_EQ(n->First("emailAddress"), "syt@danang.gov.vn");
   EXPECT_EQ(n->ToRfc4514(),
-            "emailAddress=syt@danang.gov.vn,UID=MST:0400260612,CN=Sở Y tế,O=UBND TP Đà Nẵng,L=Đà Nẵng,C=VN");
+            "emailAddress=syt@danang.gov.vn,UID=MST:0400260612,CN=Sở Y tế,O=UBND TP Đà Nẵng,L=Đà "
+            "Nẵng,C=VN");
   EXPECT_EQ(Name::ParseSlashed(n->ToSlashed())->attributes(), n->attributes());
 }
 

@@ -50,9 +50,8 @@ Result<X509NamePtr> NameToX509(const Name& name) {
     if (!X509_NAME_add_entry_by_txt(out.get(), a.type.c_str(), MBSTRING_UTF8,
                                     reinterpret_cast<const unsigned char*>(a.value.data()),
                                     static_cast<int>(a.value.size()), -1, 0)) {
-      return InvalidArgument("name.invalid_attribute",
-                             "cannot encode " + a.type + "=" + a.value + ": " +
-                                 crypto::DrainOpenSslErrors());
+      return InvalidArgument("name.invalid_attribute", "cannot encode " + a.type + "=" + a.value +
+                                                           ": " + crypto::DrainOpenSslErrors());
     }
   }
   return out;
@@ -80,8 +79,8 @@ Asn1IntegerPtr SerialToAsn1(ByteSpan serial) {
 }
 
 std::string SerialHex(const ASN1_INTEGER* serial) {
-  return HexEncode(ByteSpan(ASN1_STRING_get0_data(serial),
-                            static_cast<size_t>(ASN1_STRING_length(serial))));
+  return HexEncode(
+      ByteSpan(ASN1_STRING_get0_data(serial), static_cast<size_t>(ASN1_STRING_length(serial))));
 }
 
 }  // namespace kyso::x509::internal
@@ -98,9 +97,15 @@ Status SignWith(const crypto::Signer& signer, const crypto::SignatureScheme& sch
   const EVP_MD* md = nullptr;
   if (spec.algorithm != crypto::KeyAlgorithm::kEd25519) {
     switch (scheme.digest) {
-      case crypto::DigestAlgorithm::kSha256: md = EVP_sha256(); break;
-      case crypto::DigestAlgorithm::kSha384: md = EVP_sha384(); break;
-      case crypto::DigestAlgorithm::kSha512: md = EVP_sha512(); break;
+      case crypto::DigestAlgorithm::kSha256:
+        md = EVP_sha256();
+        break;
+      case crypto::DigestAlgorithm::kSha384:
+        md = EVP_sha384();
+        break;
+      case crypto::DigestAlgorithm::kSha512:
+        md = EVP_sha512();
+        break;
     }
   }
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();

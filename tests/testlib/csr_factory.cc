@@ -24,10 +24,12 @@ static X509_REQ* Build(const crypto::PrivateKey& key, const CsrOptions& o) {
   for (const auto& e : o.email_sans) san += (san.empty() ? "" : ",") + std::string("email:") + e;
   for (const auto& d : o.dns_sans) san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
   if (!san.empty()) {
-    sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str()));
+    sk_X509_EXTENSION_push(
+        exts, X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str()));
   }
   if (o.request_ca) {
-    sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(nullptr, nullptr, NID_basic_constraints, "critical,CA:TRUE"));
+    sk_X509_EXTENSION_push(
+        exts, X509V3_EXT_conf_nid(nullptr, nullptr, NID_basic_constraints, "critical,CA:TRUE"));
   }
   if (!o.critical_extension_oid.empty()) {
     ASN1_OBJECT* obj = OBJ_txt2obj(o.critical_extension_oid.c_str(), 1);
@@ -40,7 +42,8 @@ static X509_REQ* Build(const crypto::PrivateKey& key, const CsrOptions& o) {
   }
   if (sk_X509_EXTENSION_num(exts) > 0) X509_REQ_add_extensions(req, exts);
   sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-  const EVP_MD* md = key.spec().algorithm == crypto::KeyAlgorithm::kEd25519 ? nullptr : EVP_sha256();
+  const EVP_MD* md =
+      key.spec().algorithm == crypto::KeyAlgorithm::kEd25519 ? nullptr : EVP_sha256();
   X509_REQ_sign(req, key.openssl(), md);
   if (o.corrupt_signature) {
     const ASN1_BIT_STRING* sig = nullptr;
@@ -75,11 +78,13 @@ std::string MakeCsrDer(const crypto::PrivateKey& key, const CsrOptions& options)
 
 const crypto::PrivateKey& CachedKey(const std::string& spec) {
   static std::mutex mu;
-  static std::map<std::string, crypto::PrivateKey>* keys = new std::map<std::string, crypto::PrivateKey>();
+  static std::map<std::string, crypto::PrivateKey>* keys =
+      new std::map<std::string, crypto::PrivateKey>();
   std::lock_guard<std::mutex> lock(mu);
   auto it = keys->find(spec);
   if (it == keys->end()) {
-    it = keys->emplace(spec, crypto::PrivateKey::Generate(*crypto::KeySpec::Parse(spec)).value()).first;
+    it = keys->emplace(spec, crypto::PrivateKey::Generate(*crypto::KeySpec::Parse(spec)).value())
+             .first;
   }
   return it->second;
 }

@@ -15,7 +15,7 @@ struct CsrOptions {
   std::vector<std::string> email_sans;
   std::vector<std::string> dns_sans;
   bool request_ca = false;
-  bool corrupt_signature = false;   // flip one bit of the signature
+  bool corrupt_signature = false;      // flip one bit of the signature
   std::string critical_extension_oid;  // add an unknown critical extension
 };
 
