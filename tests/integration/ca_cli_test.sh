@@ -25,6 +25,12 @@ for k in "$DATA"/keys/*.key.pem; do
   if grep -q "BEGIN ENCRYPTED PRIVATE KEY" "$k" && [ "$(stat -c %a "$k")" = 600 ]; then :; else not_ok "key $k encrypted, 0600"; fi
 done
 ok "all keys are encrypted PKCS#8 with mode 0600"
+expect_success "openssl decrypts our PKCS#8 with the passphrase" \
+  openssl pkey -in "$DATA/keys/issuing.key.pem" -passin "file:$DATA/demo-passphrase" -noout
+asn1=$(openssl asn1parse -in "$DATA/keys/issuing.key.pem")
+expect_contains "PBES2" "PBES2" "$asn1"
+expect_contains "AES-256-CBC" "aes-256-cbc" "$asn1"
+expect_contains "PBKDF2 with HMAC-SHA256" "hmacWithSHA256" "$asn1"
 expect_success "root and issuing chain verify" openssl verify -CAfile "$DATA/certs/root.pem" "$DATA/certs/issuing.pem"
 
 # --- issuance from CSRs made by openssl req ---
@@ -83,6 +89,9 @@ openssl req -new -newkey rsa:1024 -nodes -keyout weak.key -out weak.csr -subj "/
 expect_failure "RSA-1024 refused" profile.key_too_weak "$KYSO" cert issue --csr weak.csr --profile individual
 echo "wrong passphrase 123" > wrong.pass
 expect_failure "wrong passphrase" key.wrong_passphrase "$KYSO" --passphrase-file wrong.pass cert issue --csr person.csr --profile individual
+expect_failure "wrong passphrase from KYSO_PASSPHRASE_FILE" key.wrong_passphrase \
+  env KYSO_PASSPHRASE_FILE="$WORK/wrong.pass" "$KYSO" cert issue --csr person.csr --profile individual
+expect_failure "unreadable passphrase file" passphrase.file_unreadable "$KYSO" --passphrase-file nosuch.pass cert issue --csr person.csr --profile individual
 expect_failure "revoke unknown serial" cert.not_found "$KYSO" cert revoke 0123456789ABCDEF --reason keyCompromise
 expect_failure "revoke bad reason" revocation.unknown_reason "$KYSO" cert revoke "$serial" --reason becauseISaidSo
 expect_failure "certificateHold unsupported" revoke.reason_unsupported "$KYSO" cert revoke "$serial" --reason certificateHold
