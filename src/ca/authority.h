@@ -127,6 +127,7 @@ class CertificateAuthority {
   // Bulk issuance: every request is checked first (the whole batch is refused, naming the
   // first bad item, if any fails); then certificates are signed and committed in chunks of
   // `commit_every` with their audit entries, and the audit log is sealed once per chunk.
+  // Checking and signing use all cores; commits stay in request order.
   Result<std::vector<IssuedCertificate>> IssueBatch(const std::vector<IssueRequest>& requests,
                                                     size_t commit_every = 1000);
   Result<IssuedCertificate> Renew(const RenewRequest& request);
@@ -151,6 +152,8 @@ class CertificateAuthority {
   Result<Prepared> Prepare(const IssueRequest& request, policy::IssuanceKind kind,
                            const LoadedCa& ca);
   Result<IssuedCertificate> SignPrepared(const Prepared& prepared, const LoadedCa& ca);
+  // Thread-safe: touches no mutable state of the CertificateAuthority.
+  Result<IssuedCertificate> SignPrepared(const Prepared& prepared, const LoadedCa& ca, Bytes serial);
   Status Record(store::Transaction& tx, IssuedCertificate& issued, const std::string& action);
   Result<std::string> ResolveCaName(const std::string& ca);
   Result<std::shared_ptr<const crypto::Signer>> LoadAuditSigner();

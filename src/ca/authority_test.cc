@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <set>
+
 #include "ca/hierarchy.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testlib/csr_factory.h"
@@ -278,6 +281,35 @@ TEST_F(AuthorityTest, BatchIsAllOrNothingOnValidation) {
   ASSERT_TRUE(good.ok()) << good.status().ToString();
   EXPECT_EQ(good->size(), 5u);
   EXPECT_EQ(CountCertificates(), certs + 5);
+}
+
+TEST_F(AuthorityTest, LargeBatchSignsOnWorkerThreads) {
+  std::vector<IssueRequest> batch;
+  for (int i = 0; i < 200; ++i) {
+    char uid[32];
+    std::snprintf(uid, sizeof uid, "CCCD:%012d", 100000 + i);
+    batch.push_back({"", Csr("Công chức " + std::to_string(i), uid), "official"});
+  }
+  int64_t seq = AuditSeq();
+  auto issued = ca_->IssueBatch(batch, 64);
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  ASSERT_EQ(issued->size(), 200u);
+  std::set<std::string> serials;
+  for (size_t i = 0; i < issued->size(); ++i) {
+    const auto& c = (*issued)[i];
+    EXPECT_TRUE(c.certificate.IsSignedBy(hierarchy_->issuing.public_key()));
+    // Results come back in request order.
+    EXPECT_EQ(c.certificate.subject().First("CN"), "Công chức " + std::to_string(i));
+    serials.insert(c.record.serial_hex);
+  }
+  EXPECT_EQ(serials.size(), 200u);
+  // One audit entry per certificate plus one checkpoint per chunk of 64 (4 chunks).
+  EXPECT_EQ(AuditSeq(), seq + 200);
+  auto tx = db_->Begin(store::TransactionMode::kRead).value();
+  auto report = audit_.Verify(*tx, {hierarchy_->audit.public_key()});
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok);
+  EXPECT_EQ(report->last_sealed_seq, seq + 200);
 }
 
 }  // namespace
