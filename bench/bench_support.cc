@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,8 +21,14 @@ extern char** environ;
 
 namespace kyso::bench {
 
+namespace {
+// The live scratch directory, so that Die() (which exits without unwinding) still removes it.
+ScratchDir* g_scratch = nullptr;
+}  // namespace
+
 void Die(const std::string& what, const std::string& why) {
   std::cerr << "kyso_bench: " << what << ": " << why << std::endl;
+  if (g_scratch != nullptr) g_scratch->Cleanup();
   std::exit(1);
 }
 
@@ -29,7 +36,9 @@ void Check(const Status& status, const std::string& what) {
   if (!status.ok()) Die(what, status.ToString());
 }
 
-void Progress(const std::string& line) { std::cerr << "[bench] " << line << std::endl; }
+void Progress(const std::string& line) {
+  std::cerr << "[bench] " << line << std::endl;
+}
 
 ScratchDir::ScratchDir(const std::string& parent) {
   std::string base = parent;
@@ -40,9 +49,17 @@ ScratchDir::ScratchDir(const std::string& parent) {
   std::string tmpl = base + "/kyso-bench-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) Die("mkdtemp " + tmpl, std::strerror(errno));
   path_ = tmpl;
+  g_scratch = this;
 }
 
 ScratchDir::~ScratchDir() {
+  if (g_scratch == this) g_scratch = nullptr;
+  Cleanup();
+}
+
+void ScratchDir::Cleanup() {
+  if (cleaned_) return;
+  cleaned_ = true;
   if (keep_) {
     Progress("kept " + path_);
     return;
@@ -57,6 +74,13 @@ std::string ScratchDir::Subdir(const std::string& name) const {
   std::filesystem::create_directories(dir, ec);
   if (ec) Die("mkdir " + dir, ec.message());
   return dir;
+}
+
+double CpuWatch::ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 double Median(std::vector<double> values) {
@@ -82,13 +106,14 @@ std::string Tail(const std::string& path, size_t bytes) {
 
 }  // namespace
 
-double RunProcess(const std::vector<std::string>& argv, const std::string& stderr_log) {
+double RunProcess(const std::vector<std::string>& argv, const std::string& stderr_log,
+                  double* cpu_seconds) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, stderr_log.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, stderr_log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0600);
   std::vector<char*> args = Argv(argv);
   Stopwatch watch;
   pid_t pid = 0;
@@ -96,10 +121,15 @@ double RunProcess(const std::vector<std::string>& argv, const std::string& stder
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) Die("spawn " + argv[0], std::strerror(rc));
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) Die("waitpid " + argv[0], std::strerror(errno));
+  rusage usage{};
+  while (wait4(pid, &status, 0, &usage) < 0) {
+    if (errno != EINTR) Die("wait4 " + argv[0], std::strerror(errno));
   }
   double seconds = watch.Seconds();
+  if (cpu_seconds != nullptr) {
+    *cpu_seconds += usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+                    (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string cmd;
     for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;

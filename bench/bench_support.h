@@ -28,8 +28,8 @@ T Take(Result<T> result, const std::string& what) {
 // Progress lines go to stderr so that stdout carries only the table or the JSON.
 void Progress(const std::string& line);
 
-// A directory under `parent` (default $TMPDIR, else /tmp), removed on destruction unless
-// Keep() was called.
+// A directory under `parent` (default $TMPDIR, else /tmp), removed on destruction (or by Die())
+// unless Keep() was called.
 class ScratchDir {
  public:
   explicit ScratchDir(const std::string& parent);
@@ -41,10 +41,13 @@ class ScratchDir {
   // Creates (and returns) the subdirectory `name`.
   std::string Subdir(const std::string& name) const;
   void Keep() { keep_ = true; }
+  // Removes the directory now (once); the destructor and Die() call it.
+  void Cleanup();
 
  private:
   std::string path_;
   bool keep_ = false;
+  bool cleaned_ = false;
 };
 
 class Stopwatch {
@@ -58,12 +61,26 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
+// CPU time (user + system, all threads) this process has used since construction. Unlike
+// wall time it barely moves when other work shares the cores, so the drivers report both.
+class CpuWatch {
+ public:
+  CpuWatch() : start_(ProcessCpuSeconds()) {}
+  double Seconds() const { return ProcessCpuSeconds() - start_; }
+  static double ProcessCpuSeconds();
+
+ private:
+  double start_;
+};
+
 double Median(std::vector<double> values);
 
 // Runs `argv` (argv[0] looked up in PATH) with stdin and stdout on /dev/null and stderr
 // appended to `stderr_log`, waits for it, and returns its wall time in seconds. Dies if it
-// cannot be started or exits with a status other than 0, printing the log's tail.
-double RunProcess(const std::vector<std::string>& argv, const std::string& stderr_log);
+// cannot be started or exits with a status other than 0, printing the log's tail. Adds the
+// child's CPU time (user + system) to `*cpu_seconds` when given.
+double RunProcess(const std::vector<std::string>& argv, const std::string& stderr_log,
+                  double* cpu_seconds = nullptr);
 // Runs `argv` and returns its stdout (for `openssl version`); empty on failure.
 std::string CaptureOutput(const std::vector<std::string>& argv);
 

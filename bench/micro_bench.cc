@@ -16,13 +16,25 @@
 //                           (encoder) versus copying the CSR's SubjectPublicKeyInfo fields
 //                           (X509_PUBKEY_set0_param, no encoder)
 //   BM_KeyIdFromSpki        RFC 5280 §4.2.1.2 (1) key id from SPKI DER already at hand
+//   BM_CsrCheckWithoutDecoder  the CSR's proof of possession with the key imported from its
+//                           raw point (EVP_PKEY_fromdata) rather than d2i: what parsing could
+//                           cost without OpenSSL 3.0's OSSL_DECODER
+//   BM_Crl/Kyso             x509::BuildCrl over N entries (the reason mix of kyso_bench_ca)
+//   BM_Crl/DirectDer        the same CRL written straight into DER bytes and signed once:
+//                           what the encoding costs without OpenSSL's per-entry ASN.1 objects
+//                           (its output is parsed and verified before timing starts)
 
 #include <benchmark/benchmark.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <cstring>
+#include <ctime>
 #include <string>
+#include <vector>
 
 #include "bench_support.h"
 #include "crypto/digest.h"
@@ -30,6 +42,7 @@
 #include "policy/profile.h"
 #include "subscriber_csrs.h"
 #include "x509/certificate.h"
+#include "x509/crl.h"
 #include "x509/csr.h"
 
 namespace kyso::bench {
@@ -130,11 +143,11 @@ BENCHMARK(BM_Evaluate);
 
 void BuildCertificate(benchmark::State& state, const std::string& issuer_key) {
   Issuer issuer = MakeIssuer(issuer_key);
-  policy::IssuancePlan plan = Take(
-      policy::Evaluate(Individual(), Facts(), policy::IssuanceKind::kNew, std::nullopt, kNow,
-                       kNow + 3650 * kSecondsPerDay),
-      "evaluate");
-  x509::CertificateTemplate t{Bytes(20, 0x22), plan.subject, ParsedCsr().public_key(),
+  policy::IssuancePlan plan =
+      Take(policy::Evaluate(Individual(), Facts(), policy::IssuanceKind::kNew, std::nullopt, kNow,
+                            kNow + 3650 * kSecondsPerDay),
+           "evaluate");
+  x509::CertificateTemplate t{Bytes(20, 0x22), plan.subject,   ParsedCsr().public_key(),
                               plan.not_before, plan.not_after, plan.extensions};
   // The URLs CertificateAuthority adds with its default PublicationSettings.
   t.extensions.ocsp_urls = {"http://127.0.0.1:8080/ocsp"};
@@ -161,7 +174,9 @@ void SignDigest(benchmark::State& state, const std::string& key_spec) {
 BENCHMARK_CAPTURE(SignDigest, P256, std::string("ec:P-256"));
 BENCHMARK_CAPTURE(SignDigest, RSA3072, std::string("rsa:3072"));
 
-const crypto::PublicKey& SubscriberKey() { return ParsedCsr().public_key(); }
+const crypto::PublicKey& SubscriberKey() {
+  return ParsedCsr().public_key();
+}
 
 void BM_PublicKey_SpkiDer(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(SubscriberKey().SpkiDer());
@@ -224,8 +239,8 @@ void BM_SubjectKey_CopySpki(benchmark::State& state) {
       param_copy = ASN1_STRING_dup(static_cast<const ASN1_STRING*>(param));
     }
     auto* bits_copy = static_cast<unsigned char*>(OPENSSL_memdup(bits, bits_len));
-    X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_dup(alg), param_type, param_copy,
-                           bits_copy, bits_len);
+    X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_dup(alg), param_type, param_copy, bits_copy,
+                           bits_len);
     X509_free(x);
   }
   X509_REQ_free(req);
@@ -253,6 +268,203 @@ void BM_KeyIdFromSpki(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_KeyIdFromSpki);
+
+void BM_CsrCheckWithoutDecoder(benchmark::State& state) {
+  const std::string& pem = CsrPem();
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509_REQ* req = PEM_read_bio_X509_REQ(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  unsigned char* tbs = nullptr;
+  int tbs_len = i2d_re_X509_REQ_tbs(req, &tbs);
+  const ASN1_BIT_STRING* sig = nullptr;
+  X509_REQ_get0_signature(req, &sig, nullptr);
+  const unsigned char* point = nullptr;
+  int point_len = 0;
+  X509_PUBKEY_get0_param(nullptr, &point, &point_len, nullptr, X509_REQ_get_X509_PUBKEY(req));
+  char group[] = "P-256";
+  for (auto _ : state) {
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+                                          const_cast<unsigned char*>(point), point_len),
+        OSSL_PARAM_construct_end()};
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+    EVP_PKEY* key = nullptr;
+    EVP_PKEY_fromdata_init(ctx);
+    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params);
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    EVP_DigestVerifyInit(md, nullptr, EVP_sha256(), nullptr, key);
+    if (EVP_DigestVerify(md, ASN1_STRING_get0_data(sig), ASN1_STRING_length(sig), tbs,
+                         static_cast<size_t>(tbs_len)) != 1) {
+      state.SkipWithError("verify failed");
+    }
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    EVP_PKEY_CTX_free(ctx);
+  }
+  OPENSSL_free(tbs);
+  X509_REQ_free(req);
+}
+BENCHMARK(BM_CsrCheckWithoutDecoder);
+
+// --- CRL encoding ---
+
+std::vector<x509::RevokedCertificate> CrlEntries(int count) {
+  std::vector<x509::RevokedCertificate> out;
+  out.reserve(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    x509::RevokedCertificate e;
+    e.serial.resize(20);
+    for (int b = 0; b < 20; ++b)
+      e.serial[b] = static_cast<uint8_t>((i * 2654435761u) >> (b % 4 * 8)) ^ b;
+    e.serial[0] = static_cast<uint8_t>((e.serial[0] & 0x7F) | 0x01);
+    e.revocation_date = kNow - (i % 700) * kSecondsPerDay;
+    // Same mix as kyso_bench_ca: mostly superseded, some key compromises with a date.
+    static const int kReasons[20] = {4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 3, 3, 3, 1, 1, 0};
+    e.reason = kReasons[i % 20];
+    if (i % 20 == 17) e.invalidity_date = e.revocation_date - 2 * kSecondsPerDay;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// Minimal DER writer: definite lengths, content already encoded.
+void PutTlv(Bytes& out, uint8_t tag, const uint8_t* content, size_t len) {
+  out.push_back(tag);
+  if (len < 0x80) {
+    out.push_back(static_cast<uint8_t>(len));
+  } else {
+    int n = len > 0xFFFFFF ? 4 : len > 0xFFFF ? 3 : len > 0xFF ? 2 : 1;
+    out.push_back(static_cast<uint8_t>(0x80 | n));
+    for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<uint8_t>(len >> (8 * i)));
+  }
+  out.insert(out.end(), content, content + len);
+}
+void PutTlv(Bytes& out, uint8_t tag, const Bytes& content) {
+  PutTlv(out, tag, content.data(), content.size());
+}
+
+void PutTime(Bytes& out, UnixSeconds t, bool generalized) {
+  time_t tt = static_cast<time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[20];
+  std::strftime(buf, sizeof buf, generalized ? "%Y%m%d%H%M%SZ" : "%y%m%d%H%M%SZ", &tm);
+  PutTlv(out, generalized ? 0x18 : 0x17, reinterpret_cast<const uint8_t*>(buf), std::strlen(buf));
+}
+
+// RFC 5280 §5.1: the CertificateList of `entries`, with authorityKeyIdentifier and cRLNumber,
+// signed with ecdsa-with-SHA256 by `key`.
+Bytes DirectDerCrl(const std::vector<x509::RevokedCertificate>& entries, const Bytes& issuer_name,
+                   const Bytes& key_id, EVP_PKEY* key) {
+  static const uint8_t kEcdsaSha256[] = {0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86,
+                                         0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02};
+  static const uint8_t kReasonOid[] = {0x06, 0x03, 0x55, 0x1D, 0x15};
+  static const uint8_t kInvalidityOid[] = {0x06, 0x03, 0x55, 0x1D, 0x18};
+  Bytes revoked, entry, exts, ext, value;
+  revoked.reserve(entries.size() * 64);
+  for (const auto& e : entries) {
+    entry.clear();
+    size_t skip = 0;  // INTEGER content: minimal, positive
+    while (skip + 1 < e.serial.size() && e.serial[skip] == 0 && !(e.serial[skip + 1] & 0x80))
+      ++skip;
+    PutTlv(entry, 0x02, e.serial.data() + skip, e.serial.size() - skip);
+    PutTime(entry, e.revocation_date, false);
+    exts.clear();
+    if (e.reason != 0) {
+      ext.assign(kReasonOid, kReasonOid + sizeof kReasonOid);
+      value = {0x0A, 0x01, static_cast<uint8_t>(e.reason)};
+      PutTlv(ext, 0x04, value);
+      PutTlv(exts, 0x30, ext);
+    }
+    if (e.invalidity_date) {
+      ext.assign(kInvalidityOid, kInvalidityOid + sizeof kInvalidityOid);
+      value.clear();
+      PutTime(value, *e.invalidity_date, true);
+      PutTlv(ext, 0x04, value);
+      PutTlv(exts, 0x30, ext);
+    }
+    if (!exts.empty()) PutTlv(entry, 0x30, exts);
+    PutTlv(revoked, 0x30, entry);
+  }
+  Bytes tbs_content = {0x02, 0x01, 0x01};  // version v2
+  tbs_content.insert(tbs_content.end(), kEcdsaSha256, kEcdsaSha256 + sizeof kEcdsaSha256);
+  tbs_content.insert(tbs_content.end(), issuer_name.begin(), issuer_name.end());
+  PutTime(tbs_content, kNow, false);
+  PutTime(tbs_content, kNow + 86400, false);
+  PutTlv(tbs_content, 0x30, revoked);
+  Bytes crl_exts, aki_value, aki;
+  PutTlv(aki_value, 0x80, key_id);  // [0] keyIdentifier
+  PutTlv(aki, 0x30, aki_value);
+  ext = {0x06, 0x03, 0x55, 0x1D, 0x23};  // authorityKeyIdentifier
+  PutTlv(ext, 0x04, aki);
+  PutTlv(crl_exts, 0x30, ext);
+  ext = {0x06, 0x03, 0x55, 0x1D, 0x14};  // cRLNumber
+  value = {0x02, 0x01, 0x07};
+  PutTlv(ext, 0x04, value);
+  PutTlv(crl_exts, 0x30, ext);
+  Bytes wrapped;
+  PutTlv(wrapped, 0x30, crl_exts);
+  PutTlv(tbs_content, 0xA0, wrapped);
+  Bytes tbs;
+  PutTlv(tbs, 0x30, tbs_content);
+
+  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  size_t sig_len = 0;
+  EVP_DigestSignInit(md, nullptr, EVP_sha256(), nullptr, key);
+  EVP_DigestSign(md, nullptr, &sig_len, tbs.data(), tbs.size());
+  Bytes sig(sig_len + 1, 0);  // BIT STRING: unused-bits octet first
+  EVP_DigestSign(md, sig.data() + 1, &sig_len, tbs.data(), tbs.size());
+  EVP_MD_CTX_free(md);
+  sig.resize(sig_len + 1);
+
+  Bytes content = std::move(tbs);
+  content.insert(content.end(), kEcdsaSha256, kEcdsaSha256 + sizeof kEcdsaSha256);
+  PutTlv(content, 0x03, sig);
+  Bytes crl;
+  PutTlv(crl, 0x30, content);
+  return crl;
+}
+
+void BM_Crl_Kyso(benchmark::State& state) {
+  Issuer issuer = MakeIssuer("ec:P-256");
+  x509::CrlTemplate t;
+  t.number = 7;
+  t.this_update = kNow;
+  t.next_update = kNow + 86400;
+  t.entries = CrlEntries(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    auto der = x509::BuildCrl(t, issuer.certificate, issuer.signer, issuer.scheme);
+    if (!der.ok()) state.SkipWithError("build failed");
+    benchmark::DoNotOptimize(der);
+  }
+}
+BENCHMARK(BM_Crl_Kyso)->Arg(60000)->Unit(benchmark::kMillisecond);
+
+void BM_Crl_DirectDer(benchmark::State& state) {
+  Issuer issuer = MakeIssuer("ec:P-256");
+  X509_NAME* name = X509_get_subject_name(issuer.certificate.openssl());
+  unsigned char* name_der = nullptr;
+  int name_len = i2d_X509_NAME(name, &name_der);
+  Bytes issuer_name(name_der, name_der + name_len);
+  OPENSSL_free(name_der);
+  Bytes key_id = issuer.certificate.subject_key_id();
+  auto entries = CrlEntries(static_cast<int>(state.range(0)));
+  // The output must be a CRL OpenSSL accepts, signed by the issuer, listing every entry.
+  Bytes check = DirectDerCrl(entries, issuer_name, key_id, issuer.signer.openssl_key());
+  auto parsed = x509::Crl::FromDer(check);
+  if (!parsed.ok() || parsed->entry_count() != entries.size() ||
+      !parsed->IsSignedBy(issuer.certificate.public_key())) {
+    state.SkipWithError("direct DER CRL does not parse or verify");
+    return;
+  }
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        DirectDerCrl(entries, issuer_name, key_id, issuer.signer.openssl_key()));
+  }
+  state.counters["bytes"] = static_cast<double>(check.size());
+}
+BENCHMARK(BM_Crl_DirectDer)->Arg(60000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kyso::bench

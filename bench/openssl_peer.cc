@@ -37,13 +37,20 @@ std::string GeneralizedTime(int64_t t) {
 // openssl ca's names for RFC 5280 CRLReason codes in index.txt (apps/ca.c crl_reasons[]).
 const char* ReasonName(int reason) {
   switch (reason) {
-    case 1: return "keyCompromise";
-    case 2: return "CACompromise";
-    case 3: return "affiliationChanged";
-    case 4: return "superseded";
-    case 5: return "cessationOfOperation";
-    case 9: return "privilegeWithdrawn";
-    default: return "unspecified";
+    case 1:
+      return "keyCompromise";
+    case 2:
+      return "CACompromise";
+    case 3:
+      return "affiliationChanged";
+    case 4:
+      return "superseded";
+    case 5:
+      return "cessationOfOperation";
+    case 9:
+      return "privilegeWithdrawn";
+    default:
+      return "unspecified";
   }
 }
 
@@ -54,7 +61,8 @@ std::string Config(const std::string& dir) {
 default_ca = peer_ca
 
 [ peer_ca ]
-dir = )" + dir + R"(
+dir = )" +
+         dir + R"(
 database = $dir/index.txt
 new_certs_dir = $dir/certs
 certificate = $dir/ca.pem
@@ -130,10 +138,14 @@ OpensslCa::OpensslCa(std::string openssl, std::string dir, const std::string& ke
   }
   std::vector<std::string> cmd = {openssl_, "req", "-x509", "-new"};
   cmd.insert(cmd.end(), newkey.begin(), newkey.end());
-  std::vector<std::string> rest = {"-nodes", "-keyout", dir_ + "/ca.key", "-out", dir_ + "/ca.pem",
-                                   "-days", "3650", "-utf8", "-config", config_, "-extensions",
-                                   "issuing_ca", "-subj",
-                                   "/C=VN/O=Ban Cơ yếu Chính phủ/CN=openssl ca peer " + key_spec};
+  std::vector<std::string> rest = {
+      "-nodes",         "-keyout",
+      dir_ + "/ca.key", "-out",
+      dir_ + "/ca.pem", "-days",
+      "3650",           "-utf8",
+      "-config",        config_,
+      "-extensions",    "issuing_ca",
+      "-subj",          "/C=VN/O=Ban Cơ yếu Chính phủ/CN=openssl ca peer " + key_spec};
   cmd.insert(cmd.end(), rest.begin(), rest.end());
   RunProcess(cmd, log_);
 }
@@ -180,26 +192,30 @@ void OpensslCa::WriteRevokedIndex(const std::vector<PeerRevoked>& entries) {
   }
 }
 
-double OpensslCa::IssuePerProcess(const std::vector<std::string>& csr_files) {
-  double total = 0;
+OpensslCa::Timing OpensslCa::IssuePerProcess(const std::vector<std::string>& csr_files) {
+  Timing t;
   for (const auto& csr : csr_files) {
     std::vector<std::string> cmd = BaseCommand();
     cmd.insert(cmd.end(), {"-in", csr, "-out", dir_ + "/issued.pem"});
-    total += RunProcess(cmd, log_);
+    t.wall += RunProcess(cmd, log_, &t.cpu);
   }
-  return total;
+  return t;
 }
 
-double OpensslCa::IssueInOneProcess(const std::vector<std::string>& csr_files) {
+OpensslCa::Timing OpensslCa::IssueInOneProcess(const std::vector<std::string>& csr_files) {
   std::vector<std::string> cmd = BaseCommand();
   cmd.insert(cmd.end(), {"-out", dir_ + "/issued-all.pem", "-infiles"});
   cmd.insert(cmd.end(), csr_files.begin(), csr_files.end());
-  return RunProcess(cmd, log_);
+  Timing t;
+  t.wall = RunProcess(cmd, log_, &t.cpu);
+  return t;
 }
 
-double OpensslCa::GenerateCrl() {
-  return RunProcess({openssl_, "ca", "-gencrl", "-config", config_, "-out", dir_ + "/crl.pem"},
-                    log_);
+OpensslCa::Timing OpensslCa::GenerateCrl() {
+  Timing t;
+  t.wall = RunProcess({openssl_, "ca", "-gencrl", "-config", config_, "-out", dir_ + "/crl.pem"},
+                      log_, &t.cpu);
+  return t;
 }
 
 void OpensslCa::InspectCrl(size_t* der_bytes, int* entries) const {

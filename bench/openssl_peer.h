@@ -19,11 +19,11 @@ namespace kyso::bench {
 
 // One line of an `openssl ca` index.txt for a revoked certificate.
 struct PeerRevoked {
-  std::string serial_hex;      // upper-case
-  int64_t not_after = 0;       // Unix seconds
+  std::string serial_hex;  // upper-case
+  int64_t not_after = 0;   // Unix seconds
   int64_t revoked_at = 0;
-  int reason = 0;              // RFC 5280 CRLReason; 0 is written without a reason
-  int64_t invalidity_date = 0; // 0: none; only with keyCompromise ("keyTime" in index.txt)
+  int reason = 0;               // RFC 5280 CRLReason; 0 is written without a reason
+  int64_t invalidity_date = 0;  // 0: none; only with keyCompromise ("keyTime" in index.txt)
 };
 
 class OpensslCa {
@@ -40,12 +40,17 @@ class OpensslCa {
   // Replaces index.txt by revoked ("R") entries.
   void WriteRevokedIndex(const std::vector<PeerRevoked>& entries);
 
-  // One `openssl ca` process per request file; returns the total wall time in seconds.
-  double IssuePerProcess(const std::vector<std::string>& csr_files);
-  // One `openssl ca -infiles` process for all request files; returns its wall time.
-  double IssueInOneProcess(const std::vector<std::string>& csr_files);
-  // `openssl ca -gencrl` into crl.pem; returns its wall time.
-  double GenerateCrl();
+  // Wall and CPU (user + system) seconds of a peer run.
+  struct Timing {
+    double wall = 0;
+    double cpu = 0;
+  };
+  // One `openssl ca` process per request file.
+  Timing IssuePerProcess(const std::vector<std::string>& csr_files);
+  // One `openssl ca -infiles` process for all request files.
+  Timing IssueInOneProcess(const std::vector<std::string>& csr_files);
+  // `openssl ca -gencrl` into crl.pem.
+  Timing GenerateCrl();
   // DER size of the last crl.pem and its number of entries.
   void InspectCrl(size_t* der_bytes, int* entries) const;
 
