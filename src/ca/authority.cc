@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
-#include <thread>
 #include <cctype>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "ca/records.h"
 #include "ca/serial.h"
@@ -86,6 +86,20 @@ Result<std::string> CertificateAuthority::ResolveCaName(const std::string& ca) {
 }
 
 Result<LoadedCa> CertificateAuthority::LoadCa(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(loaded_mu_);
+    auto it = loaded_.find(name);
+    if (it != loaded_.end()) return it->second;
+  }
+  auto loaded = LoadCaUncached(name);
+  if (loaded.ok()) {
+    std::lock_guard<std::mutex> lock(loaded_mu_);
+    loaded_.emplace(name, *loaded);
+  }
+  return loaded;
+}
+
+Result<LoadedCa> CertificateAuthority::LoadCaUncached(const std::string& name) {
   KYSO_ASSIGN_OR_RETURN(std::string resolved, ResolveCaName(name));
   KYSO_ASSIGN_OR_RETURN(auto tx, deps_.db->Begin(store::TransactionMode::kRead));
   auto record = tx->GetCaByName(resolved);
@@ -229,7 +243,9 @@ void ParallelFor(size_t n, unsigned workers, const std::function<void(size_t)>& 
   for (auto& t : threads) t.join();
 }
 
-unsigned BatchWorkers() { return std::clamp(std::thread::hardware_concurrency(), 1u, 8u); }
+unsigned BatchWorkers() {
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+}
 
 }  // namespace
 
@@ -247,13 +263,13 @@ Result<std::vector<IssuedCertificate>> CertificateAuthority::IssueBatch(
 
   // 1. Check every request before signing anything: a bad item refuses the whole batch.
   std::vector<std::optional<Result<Prepared>>> checked(requests.size());
-  ParallelFor(requests.size(), workers, [&](size_t i) {
-    checked[i] = Prepare(requests[i], policy::IssuanceKind::kNew, ca);
-  });
+  ParallelFor(requests.size(), workers,
+              [&](size_t i) { checked[i] = Prepare(requests[i], policy::IssuanceKind::kNew, ca); });
   std::vector<Prepared> prepared;
   prepared.reserve(requests.size());
   for (size_t i = 0; i < checked.size(); ++i) {
-    if (!checked[i]->ok()) return checked[i]->status().WithContext("request " + std::to_string(i + 1));
+    if (!checked[i]->ok())
+      return checked[i]->status().WithContext("request " + std::to_string(i + 1));
     prepared.push_back(std::move(*checked[i]).value());
   }
   checked.clear();

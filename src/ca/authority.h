@@ -9,7 +9,9 @@
 // serializes writers.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -153,13 +155,18 @@ class CertificateAuthority {
                            const LoadedCa& ca);
   Result<IssuedCertificate> SignPrepared(const Prepared& prepared, const LoadedCa& ca);
   // Thread-safe: touches no mutable state of the CertificateAuthority.
-  Result<IssuedCertificate> SignPrepared(const Prepared& prepared, const LoadedCa& ca, Bytes serial);
+  Result<IssuedCertificate> SignPrepared(const Prepared& prepared, const LoadedCa& ca,
+                                         Bytes serial);
   Status Record(store::Transaction& tx, IssuedCertificate& issued, const std::string& action);
   Result<std::string> ResolveCaName(const std::string& ca);
+  Result<LoadedCa> LoadCaUncached(const std::string& name);
   Result<std::shared_ptr<const crypto::Signer>> LoadAuditSigner();
 
   Dependencies deps_;
   std::string actor_;
+  // CA records, certificates and keys do not change after `kyso init`: load each once.
+  std::mutex loaded_mu_;
+  std::map<std::string, LoadedCa> loaded_;
 };
 
 // Parses an RFC 5280 reason name ("keyCompromise", ...) for revocation. certificateHold and

@@ -130,13 +130,20 @@ PublicKey PublicKey::FromOpenssl(EVP_PKEY* key) {
   return PublicKey(EvpPkeyPtr(key));
 }
 
+PublicKey PublicKey::FromOpensslWithSpki(EVP_PKEY* key, Bytes spki_der) {
+  PublicKey out = FromOpenssl(key);
+  std::call_once(out.spki_->once, [&] { out.spki_->der = std::move(spki_der); });
+  return out;
+}
+
 Bytes PublicKey::SpkiDer() const {
-  unsigned char* out = nullptr;
-  int len = i2d_PUBKEY(key_.get(), &out);
-  if (len <= 0) return {};
-  Bytes der(out, out + len);
-  OPENSSL_free(out);
-  return der;
+  std::call_once(spki_->once, [&] {
+    unsigned char* out = nullptr;
+    int len = i2d_PUBKEY(key_.get(), &out);
+    if (len > 0) spki_->der.assign(out, out + len);
+    OPENSSL_free(out);
+  });
+  return spki_->der;
 }
 
 std::string PublicKey::Fingerprint() const {
@@ -145,22 +152,24 @@ std::string PublicKey::Fingerprint() const {
 
 Bytes PublicKey::KeyIdentifier() const {
   // RFC 5280 §4.2.1.2 (1): SHA-1 of the BIT STRING subjectPublicKey (excluding tag, length and
-  // number of unused bits).
+  // number of unused bits). Read from SubjectPublicKeyInfo ::= SEQUENCE { algorithm
+  // AlgorithmIdentifier, subjectPublicKey BIT STRING } without decoding the key.
   Bytes spki = SpkiDer();
   const unsigned char* p = spki.data();
-  X509_PUBKEY* xpk = d2i_X509_PUBKEY(nullptr, &p, static_cast<long>(spki.size()));
-  Bytes id;
-  if (xpk == nullptr) return id;
-  const unsigned char* pk = nullptr;
-  int pklen = 0;
-  if (X509_PUBKEY_get0_param(nullptr, &pk, &pklen, nullptr, xpk)) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_Digest(pk, static_cast<size_t>(pklen), md, &mdlen, EVP_sha1(), nullptr);
-    id.assign(md, md + mdlen);
+  const unsigned char* end = spki.data() + spki.size();
+  long len = 0;
+  int tag = 0, cls = 0;
+  if (ASN1_get_object(&p, &len, &tag, &cls, end - p) & 0x80 || tag != V_ASN1_SEQUENCE) return {};
+  if (ASN1_get_object(&p, &len, &tag, &cls, end - p) & 0x80 || tag != V_ASN1_SEQUENCE) return {};
+  p += len;
+  if (ASN1_get_object(&p, &len, &tag, &cls, end - p) & 0x80 || tag != V_ASN1_BIT_STRING ||
+      len < 1) {
+    return {};
   }
-  X509_PUBKEY_free(xpk);
-  return id;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  EVP_Digest(p + 1, static_cast<size_t>(len - 1), md, &mdlen, EVP_sha1(), nullptr);
+  return Bytes(md, md + mdlen);
 }
 
 Result<KeySpec> PublicKey::Spec() const {

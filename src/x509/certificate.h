@@ -42,6 +42,8 @@ struct Extensions {
   bool ocsp_no_check = false;                // id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1)
 };
 
+struct CertificateTemplate;
+
 class Certificate {
  public:
   static Result<Certificate> FromDer(ByteSpan der);
@@ -71,10 +73,16 @@ class Certificate {
   X509* openssl() const { return x509_.get(); }
 
  private:
-  Certificate(std::shared_ptr<X509> x509, std::shared_ptr<const Bytes> der)
-      : x509_(std::move(x509)), der_(std::move(der)) {}
+  Certificate(std::shared_ptr<X509> x509, std::shared_ptr<const Bytes> der,
+              std::optional<crypto::PublicKey> subject_key = std::nullopt)
+      : x509_(std::move(x509)), der_(std::move(der)), subject_key_(std::move(subject_key)) {}
+  friend Result<Certificate> BuildCertificate(const CertificateTemplate&, const Certificate*,
+                                              const crypto::Signer&,
+                                              const crypto::SignatureScheme&);
   std::shared_ptr<X509> x509_;
   std::shared_ptr<const Bytes> der_;
+  // Set by BuildCertificate: the key it was given, so the built X509 needs no decoded key.
+  std::optional<crypto::PublicKey> subject_key_;
 };
 
 struct CertificateTemplate {

@@ -5,6 +5,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+
 #include "crypto/openssl_error.h"
 #include "x509/openssl_util.h"
 
@@ -71,7 +73,12 @@ Result<Csr> Csr::Parse(ByteSpan input) {
     DrainOpenSslErrors();
     return InvalidArgument("csr.unsupported_key", "the request's public key cannot be read");
   }
-  Csr csr(crypto::PublicKey::FromOpenssl(pkey));
+  // The request's own SPKI bytes: i2d of an X509_PUBKEY re-emits its fields, no encoder.
+  unsigned char* spki = nullptr;
+  int spki_len = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req.get()), &spki);
+  Bytes spki_der(spki, spki + std::max(spki_len, 0));
+  OPENSSL_free(spki);
+  Csr csr(crypto::PublicKey::FromOpensslWithSpki(pkey, std::move(spki_der)));
   auto spec = csr.public_key_.Spec();
   if (!spec.ok()) return InvalidArgument("csr.unsupported_key", spec.status().message());
   csr.key_spec_ = *spec;
