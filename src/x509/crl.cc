@@ -3,6 +3,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <ctime>
+
 #include "crypto/openssl_error.h"
 #include "x509/openssl_util.h"
 #include "x509/signing.h"
@@ -23,6 +25,113 @@ GENERAL_NAMES* UriNames(const std::vector<std::string>& uris) {
     sk_GENERAL_NAME_push(names, gn);
   }
   return names;
+}
+
+// --- DER for revokedCertificates (RFC 5280 §5.1) ---
+// OpenSSL 3.0 spends ~2.4 us per entry building X509_REVOKED objects and their extensions;
+// 60,000 entries took 145 ms. The list is a flat, fully specified structure, so it is written
+// straight into DER here and spliced into a TBSCertList that OpenSSL built with the header,
+// extensions and signature algorithm.
+
+void PutLength(Bytes& out, size_t len) {
+  if (len < 0x80) {
+    out.push_back(static_cast<uint8_t>(len));
+    return;
+  }
+  int n = len > 0xFFFFFF ? 4 : len > 0xFFFF ? 3 : len > 0xFF ? 2 : 1;
+  out.push_back(static_cast<uint8_t>(0x80 | n));
+  for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<uint8_t>(len >> (8 * i)));
+}
+
+void PutTlv(Bytes& out, uint8_t tag, const uint8_t* content, size_t len) {
+  out.push_back(tag);
+  PutLength(out, len);
+  out.insert(out.end(), content, content + len);
+}
+void PutTlv(Bytes& out, uint8_t tag, const Bytes& content) {
+  PutTlv(out, tag, content.data(), content.size());
+}
+
+// §5.1.2.6 / §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; `generalized` forces
+// the latter (§5.3.2: invalidityDate is a GeneralizedTime).
+void PutTime(Bytes& out, UnixSeconds t, bool generalized) {
+  time_t tt = static_cast<time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  if (tm.tm_year + 1900 >= 2050) generalized = true;
+  char buf[20];
+  size_t n = std::strftime(buf, sizeof buf, generalized ? "%Y%m%d%H%M%SZ" : "%y%m%d%H%M%SZ", &tm);
+  PutTlv(out, generalized ? 0x18 : 0x17, reinterpret_cast<const uint8_t*>(buf), n);
+}
+
+// INTEGER from magnitude bytes: minimal, with a 0x00 octet when the top bit is set.
+void PutPositiveInteger(Bytes& out, const Bytes& magnitude) {
+  size_t skip = 0;
+  while (skip + 1 < magnitude.size() && magnitude[skip] == 0) ++skip;
+  Bytes content;
+  if (magnitude.empty() || (magnitude[skip] & 0x80)) content.push_back(0x00);
+  content.insert(content.end(), magnitude.begin() + static_cast<long>(skip), magnitude.end());
+  PutTlv(out, 0x02, content);
+}
+
+Bytes EncodeRevokedCertificates(const std::vector<RevokedCertificate>& entries) {
+  static const uint8_t kReasonCodeOid[] = {0x06, 0x03, 0x55, 0x1D, 0x15};      // 2.5.29.21
+  static const uint8_t kInvalidityDateOid[] = {0x06, 0x03, 0x55, 0x1D, 0x18};  // 2.5.29.24
+  Bytes list, entry, exts, ext, value;
+  list.reserve(entries.size() * 64);
+  for (const auto& e : entries) {
+    entry.clear();
+    PutPositiveInteger(entry, e.serial);
+    PutTime(entry, e.revocation_date, false);
+    exts.clear();
+    // §5.3.1: "the reason code CRL entry extension SHOULD be absent instead of using the
+    // unspecified (0) reasonCode value"; 7 is not a CRLReason.
+    if (e.reason > 0 && e.reason <= 10 && e.reason != 7) {
+      ext.assign(kReasonCodeOid, kReasonCodeOid + sizeof kReasonCodeOid);
+      value = {0x0A, 0x01, static_cast<uint8_t>(e.reason)};  // ENUMERATED
+      PutTlv(ext, 0x04, value);
+      PutTlv(exts, 0x30, ext);
+    }
+    if (e.invalidity_date) {
+      ext.assign(kInvalidityDateOid, kInvalidityDateOid + sizeof kInvalidityDateOid);
+      value.clear();
+      PutTime(value, *e.invalidity_date, true);
+      PutTlv(ext, 0x04, value);
+      PutTlv(exts, 0x30, ext);
+    }
+    if (!exts.empty()) PutTlv(entry, 0x30, exts);
+    PutTlv(list, 0x30, entry);
+  }
+  Bytes out;
+  PutTlv(out, 0x30, list);
+  return out;
+}
+
+// Inserts `revoked` (a complete SEQUENCE) into TBSCertList DER after nextUpdate, before the
+// [0] crlExtensions (§5.1: version, signature, issuer, thisUpdate, nextUpdate,
+// revokedCertificates, crlExtensions).
+Result<Bytes> SpliceRevoked(ByteSpan tbs, const Bytes& revoked) {
+  const unsigned char* p = tbs.data();
+  const unsigned char* end = tbs.data() + tbs.size();
+  long len = 0;
+  int tag = 0, cls = 0;
+  if (ASN1_get_object(&p, &len, &tag, &cls, end - p) & 0x80 || tag != V_ASN1_SEQUENCE) {
+    return Internal("crl.build_failed", "unexpected TBSCertList encoding");
+  }
+  const unsigned char* content_start = p;
+  for (int field = 0; field < 5; ++field) {  // version .. nextUpdate
+    const unsigned char* q = p;
+    if (ASN1_get_object(&q, &len, &tag, &cls, end - p) & 0x80) {
+      return Internal("crl.build_failed", "unexpected TBSCertList encoding");
+    }
+    p = q + len;
+  }
+  Bytes content(content_start, p);
+  content.insert(content.end(), revoked.begin(), revoked.end());
+  content.insert(content.end(), p, end);
+  Bytes out;
+  PutTlv(out, 0x30, content);
+  return out;
 }
 
 Status Check(int rc, const char* what) {
@@ -46,39 +155,7 @@ Result<Bytes> BuildCrl(const CrlTemplate& tmpl, const Certificate& issuer,
   X509_CRL_set1_lastUpdate(c, this_update.get());
   X509_CRL_set1_nextUpdate(c, next_update.get());
 
-  // One reusable value per reason code: entries copy it (add1), so 60,000 entries cost 60,000
-  // small copies, not 60,000 allocations of the same value.
-  ASN1_ENUMERATED* reasons[11] = {};
-  for (int r = 0; r <= 10; ++r) {
-    reasons[r] = ASN1_ENUMERATED_new();
-    ASN1_ENUMERATED_set(reasons[r], r);
-  }
   Status st;
-  for (const auto& entry : tmpl.entries) {
-    X509_REVOKED* rev = X509_REVOKED_new();
-    auto serial = internal::SerialToAsn1(entry.serial);
-    auto date = internal::ToAsn1Time(entry.revocation_date);
-    X509_REVOKED_set_serialNumber(rev, serial.get());
-    X509_REVOKED_set_revocationDate(rev, date.get());
-    // §5.3.1: "the reason code CRL entry extension SHOULD be absent instead of using the
-    // unspecified (0) reasonCode value".
-    if (entry.reason > 0 && entry.reason <= 10 && entry.reason != 7) {
-      if (X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, reasons[entry.reason], 0, 0) != 1) {
-        st = Internal("crl.build_failed", "reasonCode: " + DrainOpenSslErrors());
-      }
-    }
-    if (entry.invalidity_date) {
-      auto inv = internal::ToGeneralizedTime(*entry.invalidity_date);
-      if (X509_REVOKED_add1_ext_i2d(rev, NID_invalidity_date, inv.get(), 0, 0) != 1) {
-        st = Internal("crl.build_failed", "invalidityDate: " + DrainOpenSslErrors());
-      }
-    }
-    X509_CRL_add0_revoked(c, rev);
-    if (!st.ok()) break;
-  }
-  for (auto* r : reasons) ASN1_ENUMERATED_free(r);
-  KYSO_RETURN_IF_ERROR(st);
-
   // §5.2.1 authorityKeyIdentifier.
   AUTHORITY_KEYID* akid = AUTHORITY_KEYID_new();
   Bytes aki = issuer.subject_key_id();
@@ -117,13 +194,47 @@ Result<Bytes> BuildCrl(const CrlTemplate& tmpl, const Certificate& issuer,
     KYSO_RETURN_IF_ERROR(st);
   }
 
+  // OpenSSL encodes and signs the CRL without entries: that fixes the TBS header, extensions
+  // and the AlgorithmIdentifier (with RSASSA-PSS parameters when used). The entries are then
+  // spliced in and the new TBSCertList signed with the same scheme.
   KYSO_RETURN_IF_ERROR(internal::SignWith(
       signer, scheme, [&](EVP_MD_CTX* ctx) { return X509_CRL_sign_ctx(c, ctx) > 0; }));
-  unsigned char* buf = nullptr;
-  int len = i2d_X509_CRL(c, &buf);
-  if (len <= 0) return Internal("crl.build_failed", DrainOpenSslErrors());
-  Bytes der(buf, buf + len);
-  OPENSSL_free(buf);
+  const X509_ALGOR* sig_alg = nullptr;
+  X509_CRL_get0_signature(c, nullptr, &sig_alg);
+  unsigned char* alg_der = nullptr;
+  int alg_len = i2d_X509_ALGOR(sig_alg, &alg_der);
+  unsigned char* tbs_der = nullptr;
+  int tbs_len = i2d_re_X509_CRL_tbs(c, &tbs_der);
+  if (alg_len <= 0 || tbs_len <= 0) {
+    OPENSSL_free(alg_der);
+    OPENSSL_free(tbs_der);
+    return Internal("crl.build_failed", DrainOpenSslErrors());
+  }
+  Bytes alg(alg_der, alg_der + alg_len);
+  Bytes empty_tbs(tbs_der, tbs_der + tbs_len);
+  OPENSSL_free(alg_der);
+  OPENSSL_free(tbs_der);
+  if (tmpl.entries.empty()) {
+    // §5.1.2.6: revokedCertificates is absent when no certificate is revoked; OpenSSL's
+    // encoding is already the CRL.
+    unsigned char* buf = nullptr;
+    int len = i2d_X509_CRL(c, &buf);
+    if (len <= 0) return Internal("crl.build_failed", DrainOpenSslErrors());
+    Bytes der(buf, buf + len);
+    OPENSSL_free(buf);
+    return der;
+  }
+  KYSO_ASSIGN_OR_RETURN(Bytes tbs,
+                        SpliceRevoked(empty_tbs, EncodeRevokedCertificates(tmpl.entries)));
+  KYSO_ASSIGN_OR_RETURN(Bytes signature, signer.SignMessage(scheme, tbs));
+  Bytes sig_bits = {0x00};  // BIT STRING: no unused bits
+  sig_bits.insert(sig_bits.end(), signature.begin(), signature.end());
+  Bytes content = std::move(tbs);
+  content.insert(content.end(), alg.begin(), alg.end());
+  PutTlv(content, 0x03, sig_bits);
+  Bytes der;
+  der.reserve(content.size() + 6);
+  PutTlv(der, 0x30, content);
   return der;
 }
 
