@@ -6,9 +6,11 @@
 #include <cctype>
 #include <string>
 
+#include "crypto/openssl_error.h"
+
 namespace kyso::crypto {
 
-static const EVP_MD* Md(DigestAlgorithm alg) {
+const EVP_MD* EvpMd(DigestAlgorithm alg) {
   switch (alg) {
     case DigestAlgorithm::kSha256:
       return EVP_sha256();
@@ -33,7 +35,7 @@ std::string_view DigestName(DigestAlgorithm alg) {
 }
 
 size_t DigestSize(DigestAlgorithm alg) {
-  return static_cast<size_t>(EVP_MD_get_size(Md(alg)));
+  return static_cast<size_t>(EVP_MD_get_size(EvpMd(alg)));
 }
 
 Result<DigestAlgorithm> ParseDigest(std::string_view name) {
@@ -52,7 +54,7 @@ Result<DigestAlgorithm> ParseDigest(std::string_view name) {
 Bytes Digest(DigestAlgorithm alg, ByteSpan data) {
   Bytes out(EVP_MAX_MD_SIZE);
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, Md(alg), nullptr);
+  EVP_Digest(data.data(), data.size(), out.data(), &len, EvpMd(alg), nullptr);
   out.resize(len);
   return out;
 }
@@ -63,7 +65,7 @@ struct Hasher::Impl {
 
 Hasher::Hasher(DigestAlgorithm alg) : impl_(std::make_unique<Impl>()) {
   impl_->ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(impl_->ctx, Md(alg), nullptr);
+  EVP_DigestInit_ex(impl_->ctx, EvpMd(alg), nullptr);
 }
 
 Hasher::~Hasher() {

@@ -9,18 +9,6 @@ namespace kyso::crypto {
 
 namespace {
 
-const EVP_MD* Md(DigestAlgorithm alg) {
-  switch (alg) {
-    case DigestAlgorithm::kSha256:
-      return EVP_sha256();
-    case DigestAlgorithm::kSha384:
-      return EVP_sha384();
-    case DigestAlgorithm::kSha512:
-      return EVP_sha512();
-  }
-  return EVP_sha256();
-}
-
 struct PkeyCtx {
   EVP_PKEY_CTX* ctx;
   ~PkeyCtx() { EVP_PKEY_CTX_free(ctx); }
@@ -36,7 +24,7 @@ bool ConfigureRsa(EVP_PKEY_CTX* ctx, const SignatureScheme& scheme) {
   if (scheme.padding == RsaPadding::kPss) {
     return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
            EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) > 0 &&
-           EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, Md(scheme.digest)) > 0;
+           EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EvpMd(scheme.digest)) > 0;
   }
   return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0;
 }
@@ -85,7 +73,7 @@ Result<Bytes> SoftwareSigner::SignDigest(const SignatureScheme& scheme, ByteSpan
   }
   PkeyCtx pctx{EVP_PKEY_CTX_new(key_.openssl(), nullptr)};
   if (pctx.ctx == nullptr || EVP_PKEY_sign_init(pctx.ctx) <= 0 ||
-      EVP_PKEY_CTX_set_signature_md(pctx.ctx, Md(scheme.digest)) <= 0 ||
+      EVP_PKEY_CTX_set_signature_md(pctx.ctx, EvpMd(scheme.digest)) <= 0 ||
       (key_.spec().algorithm == KeyAlgorithm::kRsa && !ConfigureRsa(pctx.ctx, scheme))) {
     return Internal("signer.failed", "cannot set up signing: " + DrainOpenSslErrors());
   }
@@ -122,7 +110,7 @@ Status VerifyMessage(const PublicKey& key, const SignatureScheme& scheme, ByteSp
   KYSO_ASSIGN_OR_RETURN(KeySpec spec, key.Spec());
   MdCtx md;
   EVP_PKEY_CTX* pctx = nullptr;
-  const EVP_MD* digest = spec.algorithm == KeyAlgorithm::kEd25519 ? nullptr : Md(scheme.digest);
+  const EVP_MD* digest = spec.algorithm == KeyAlgorithm::kEd25519 ? nullptr : EvpMd(scheme.digest);
   if (EVP_DigestVerifyInit(md.ctx, &pctx, digest, nullptr, key.openssl()) <= 0 ||
       (spec.algorithm == KeyAlgorithm::kRsa && !ConfigureRsa(pctx, scheme))) {
     return Internal("signer.failed", DrainOpenSslErrors());

@@ -94,20 +94,8 @@ namespace kyso::x509::internal {
 Status SignWith(const crypto::Signer& signer, const crypto::SignatureScheme& scheme,
                 const std::function<bool(EVP_MD_CTX*)>& sign) {
   crypto::KeySpec spec = signer.key_spec();
-  const EVP_MD* md = nullptr;
-  if (spec.algorithm != crypto::KeyAlgorithm::kEd25519) {
-    switch (scheme.digest) {
-      case crypto::DigestAlgorithm::kSha256:
-        md = EVP_sha256();
-        break;
-      case crypto::DigestAlgorithm::kSha384:
-        md = EVP_sha384();
-        break;
-      case crypto::DigestAlgorithm::kSha512:
-        md = EVP_sha512();
-        break;
-    }
-  }
+  const EVP_MD* md =
+      spec.algorithm == crypto::KeyAlgorithm::kEd25519 ? nullptr : crypto::EvpMd(scheme.digest);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_PKEY_CTX* pctx = nullptr;
   bool ok = EVP_DigestSignInit(ctx, &pctx, md, nullptr, signer.openssl_key()) > 0;
