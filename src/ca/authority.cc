@@ -99,6 +99,19 @@ Result<LoadedCa> CertificateAuthority::LoadCa(const std::string& name) {
   return loaded;
 }
 
+Result<LoadedCa> CertificateAuthority::LoadIssuerOf(const CertificateRecord& cert) {
+  {
+    std::lock_guard<std::mutex> lock(loaded_mu_);
+    for (const auto& [name, ca] : loaded_) {
+      if (ca.record.id == cert.issuer_ca_id) return ca;
+    }
+  }
+  KYSO_ASSIGN_OR_RETURN(auto tx, deps_.db->Begin(store::TransactionMode::kRead));
+  KYSO_ASSIGN_OR_RETURN(auto record, tx->GetCa(cert.issuer_ca_id));
+  tx.reset();
+  return LoadCa(record.name);
+}
+
 Result<LoadedCa> CertificateAuthority::LoadCaUncached(const std::string& name) {
   KYSO_ASSIGN_OR_RETURN(std::string resolved, ResolveCaName(name));
   KYSO_ASSIGN_OR_RETURN(auto tx, deps_.db->Begin(store::TransactionMode::kRead));
@@ -315,10 +328,7 @@ Result<IssuedCertificate> CertificateAuthority::Renew(const RenewRequest& reques
                                                    FormatUtc(old.not_after) +
                                                    "; request a new certificate instead");
   }
-  KYSO_ASSIGN_OR_RETURN(auto tx0, deps_.db->Begin(store::TransactionMode::kRead));
-  KYSO_ASSIGN_OR_RETURN(auto ca_rec, tx0->GetCa(old.issuer_ca_id));
-  tx0.reset();
-  KYSO_ASSIGN_OR_RETURN(LoadedCa ca, LoadCa(ca_rec.name));
+  KYSO_ASSIGN_OR_RETURN(LoadedCa ca, LoadIssuerOf(old));
   const policy::Profile* profile = deps_.profiles->Find(old.profile);
   if (profile == nullptr) {
     return FailedPrecondition("profile.unknown",
@@ -361,12 +371,9 @@ Result<IssuedCertificate> CertificateAuthority::ChangeInformation(const ChangeRe
   if (old.not_after < now) {
     return FailedPrecondition("change.expired", "certificate " + old.serial_hex + " has expired");
   }
-  KYSO_ASSIGN_OR_RETURN(auto tx0, deps_.db->Begin(store::TransactionMode::kRead));
-  KYSO_ASSIGN_OR_RETURN(auto ca_rec, tx0->GetCa(old.issuer_ca_id));
-  tx0.reset();
-  KYSO_ASSIGN_OR_RETURN(LoadedCa ca, LoadCa(ca_rec.name));
+  KYSO_ASSIGN_OR_RETURN(LoadedCa ca, LoadIssuerOf(old));
   IssueRequest issue{
-      ca_rec.name,
+      ca.record.name,
       request.csr,
       request.profile.value_or(old.profile),
       request.days ? request.days : std::optional<int>(DaysUntil(old.not_after, now)),
@@ -398,10 +405,7 @@ Result<IssuedCertificate> CertificateAuthority::Reissue(const ReissueRequest& re
     return FailedPrecondition("reissue.not_revoked", "certificate " + old.serial_hex +
                                                          " is not revoked; renew it instead");
   }
-  KYSO_ASSIGN_OR_RETURN(auto tx0, deps_.db->Begin(store::TransactionMode::kRead));
-  KYSO_ASSIGN_OR_RETURN(auto ca_rec, tx0->GetCa(old.issuer_ca_id));
-  tx0.reset();
-  KYSO_ASSIGN_OR_RETURN(LoadedCa ca, LoadCa(ca_rec.name));
+  KYSO_ASSIGN_OR_RETURN(LoadedCa ca, LoadIssuerOf(old));
   KYSO_ASSIGN_OR_RETURN(x509::Csr csr, x509::Csr::Parse(request.csr));
   KYSO_ASSIGN_OR_RETURN(auto old_cert, x509::Certificate::FromDer(old.der));
   if (!(csr.subject() == old_cert.subject())) {
@@ -412,8 +416,8 @@ Result<IssuedCertificate> CertificateAuthority::Reissue(const ReissueRequest& re
     return InvalidArgument("reissue.same_key",
                            "a re-issue needs a new key; the request reuses the revoked key");
   }
-  IssueRequest issue{ca_rec.name,  request.csr,  old.profile,
-                     request.days, old.owner_id, old.organization_id};
+  IssueRequest issue{ca.record.name, request.csr,  old.profile,
+                     request.days,   old.owner_id, old.organization_id};
   KYSO_ASSIGN_OR_RETURN(Prepared p, Prepare(issue, policy::IssuanceKind::kReissue, ca));
   p.replaces_id = old.id;
   KYSO_ASSIGN_OR_RETURN(IssuedCertificate issued, SignPrepared(p, ca));

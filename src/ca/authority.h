@@ -159,6 +159,8 @@ class CertificateAuthority {
                                          Bytes serial);
   Status Record(store::Transaction& tx, IssuedCertificate& issued, const std::string& action);
   Result<std::string> ResolveCaName(const std::string& ca);
+  // The CA that issued `cert`.
+  Result<LoadedCa> LoadIssuerOf(const store::CertificateRecord& cert);
   Result<LoadedCa> LoadCaUncached(const std::string& name);
   Result<std::shared_ptr<const crypto::Signer>> LoadAuditSigner();
 
