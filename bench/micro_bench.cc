@@ -19,10 +19,8 @@
 //   BM_CsrCheckWithoutDecoder  the CSR's proof of possession with the key imported from its
 //                           raw point (EVP_PKEY_fromdata) rather than d2i: what parsing could
 //                           cost without OpenSSL 3.0's OSSL_DECODER
-//   BM_Crl/Kyso             x509::BuildCrl over N entries (the reason mix of kyso_bench_ca)
-//   BM_Crl/DirectDer        the same CRL written straight into DER bytes and signed once:
-//                           what the encoding costs without OpenSSL's per-entry ASN.1 objects
-//                           (its output is parsed and verified before timing starts)
+//   BM_Crl/Kyso             x509::BuildCrl over N entries (the reason mix of kyso_bench_ca);
+//                           its entry list is written straight into DER (see src/x509/crl.cc)
 
 #include <benchmark/benchmark.h>
 #include <openssl/core_names.h>
@@ -37,6 +35,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "ca/records.h"
 #include "crypto/digest.h"
 #include "crypto/signer.h"
 #include "policy/profile.h"
@@ -68,16 +67,7 @@ const policy::Profile& Individual() {
 }
 
 policy::RequestFacts Facts() {
-  const x509::Csr& csr = ParsedCsr();
-  policy::RequestFacts f;
-  f.subject = csr.subject();
-  f.key = csr.key_spec();
-  f.email_sans = csr.email_sans();
-  f.dns_sans = csr.dns_sans();
-  f.ip_sans = csr.ip_sans();
-  f.requests_ca = csr.requests_ca();
-  f.unsupported_critical_extensions = csr.unsupported_critical_extensions();
-  return f;
+  return ca::RequestFactsFromCsr(ParsedCsr());
 }
 
 // A self-signed CA of the given key type and its signer.
@@ -328,104 +318,6 @@ std::vector<x509::RevokedCertificate> CrlEntries(int count) {
   return out;
 }
 
-// Minimal DER writer: definite lengths, content already encoded.
-void PutTlv(Bytes& out, uint8_t tag, const uint8_t* content, size_t len) {
-  out.push_back(tag);
-  if (len < 0x80) {
-    out.push_back(static_cast<uint8_t>(len));
-  } else {
-    int n = len > 0xFFFFFF ? 4 : len > 0xFFFF ? 3 : len > 0xFF ? 2 : 1;
-    out.push_back(static_cast<uint8_t>(0x80 | n));
-    for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<uint8_t>(len >> (8 * i)));
-  }
-  out.insert(out.end(), content, content + len);
-}
-void PutTlv(Bytes& out, uint8_t tag, const Bytes& content) {
-  PutTlv(out, tag, content.data(), content.size());
-}
-
-void PutTime(Bytes& out, UnixSeconds t, bool generalized) {
-  time_t tt = static_cast<time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[20];
-  std::strftime(buf, sizeof buf, generalized ? "%Y%m%d%H%M%SZ" : "%y%m%d%H%M%SZ", &tm);
-  PutTlv(out, generalized ? 0x18 : 0x17, reinterpret_cast<const uint8_t*>(buf), std::strlen(buf));
-}
-
-// RFC 5280 §5.1: the CertificateList of `entries`, with authorityKeyIdentifier and cRLNumber,
-// signed with ecdsa-with-SHA256 by `key`.
-Bytes DirectDerCrl(const std::vector<x509::RevokedCertificate>& entries, const Bytes& issuer_name,
-                   const Bytes& key_id, EVP_PKEY* key) {
-  static const uint8_t kEcdsaSha256[] = {0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86,
-                                         0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02};
-  static const uint8_t kReasonOid[] = {0x06, 0x03, 0x55, 0x1D, 0x15};
-  static const uint8_t kInvalidityOid[] = {0x06, 0x03, 0x55, 0x1D, 0x18};
-  Bytes revoked, entry, exts, ext, value;
-  revoked.reserve(entries.size() * 64);
-  for (const auto& e : entries) {
-    entry.clear();
-    size_t skip = 0;  // INTEGER content: minimal, positive
-    while (skip + 1 < e.serial.size() && e.serial[skip] == 0 && !(e.serial[skip + 1] & 0x80))
-      ++skip;
-    PutTlv(entry, 0x02, e.serial.data() + skip, e.serial.size() - skip);
-    PutTime(entry, e.revocation_date, false);
-    exts.clear();
-    if (e.reason != 0) {
-      ext.assign(kReasonOid, kReasonOid + sizeof kReasonOid);
-      value = {0x0A, 0x01, static_cast<uint8_t>(e.reason)};
-      PutTlv(ext, 0x04, value);
-      PutTlv(exts, 0x30, ext);
-    }
-    if (e.invalidity_date) {
-      ext.assign(kInvalidityOid, kInvalidityOid + sizeof kInvalidityOid);
-      value.clear();
-      PutTime(value, *e.invalidity_date, true);
-      PutTlv(ext, 0x04, value);
-      PutTlv(exts, 0x30, ext);
-    }
-    if (!exts.empty()) PutTlv(entry, 0x30, exts);
-    PutTlv(revoked, 0x30, entry);
-  }
-  Bytes tbs_content = {0x02, 0x01, 0x01};  // version v2
-  tbs_content.insert(tbs_content.end(), kEcdsaSha256, kEcdsaSha256 + sizeof kEcdsaSha256);
-  tbs_content.insert(tbs_content.end(), issuer_name.begin(), issuer_name.end());
-  PutTime(tbs_content, kNow, false);
-  PutTime(tbs_content, kNow + 86400, false);
-  PutTlv(tbs_content, 0x30, revoked);
-  Bytes crl_exts, aki_value, aki;
-  PutTlv(aki_value, 0x80, key_id);  // [0] keyIdentifier
-  PutTlv(aki, 0x30, aki_value);
-  ext = {0x06, 0x03, 0x55, 0x1D, 0x23};  // authorityKeyIdentifier
-  PutTlv(ext, 0x04, aki);
-  PutTlv(crl_exts, 0x30, ext);
-  ext = {0x06, 0x03, 0x55, 0x1D, 0x14};  // cRLNumber
-  value = {0x02, 0x01, 0x07};
-  PutTlv(ext, 0x04, value);
-  PutTlv(crl_exts, 0x30, ext);
-  Bytes wrapped;
-  PutTlv(wrapped, 0x30, crl_exts);
-  PutTlv(tbs_content, 0xA0, wrapped);
-  Bytes tbs;
-  PutTlv(tbs, 0x30, tbs_content);
-
-  EVP_MD_CTX* md = EVP_MD_CTX_new();
-  size_t sig_len = 0;
-  EVP_DigestSignInit(md, nullptr, EVP_sha256(), nullptr, key);
-  EVP_DigestSign(md, nullptr, &sig_len, tbs.data(), tbs.size());
-  Bytes sig(sig_len + 1, 0);  // BIT STRING: unused-bits octet first
-  EVP_DigestSign(md, sig.data() + 1, &sig_len, tbs.data(), tbs.size());
-  EVP_MD_CTX_free(md);
-  sig.resize(sig_len + 1);
-
-  Bytes content = std::move(tbs);
-  content.insert(content.end(), kEcdsaSha256, kEcdsaSha256 + sizeof kEcdsaSha256);
-  PutTlv(content, 0x03, sig);
-  Bytes crl;
-  PutTlv(crl, 0x30, content);
-  return crl;
-}
-
 void BM_Crl_Kyso(benchmark::State& state) {
   Issuer issuer = MakeIssuer("ec:P-256");
   x509::CrlTemplate t;
@@ -440,31 +332,6 @@ void BM_Crl_Kyso(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Crl_Kyso)->Arg(60000)->Unit(benchmark::kMillisecond);
-
-void BM_Crl_DirectDer(benchmark::State& state) {
-  Issuer issuer = MakeIssuer("ec:P-256");
-  X509_NAME* name = X509_get_subject_name(issuer.certificate.openssl());
-  unsigned char* name_der = nullptr;
-  int name_len = i2d_X509_NAME(name, &name_der);
-  Bytes issuer_name(name_der, name_der + name_len);
-  OPENSSL_free(name_der);
-  Bytes key_id = issuer.certificate.subject_key_id();
-  auto entries = CrlEntries(static_cast<int>(state.range(0)));
-  // The output must be a CRL OpenSSL accepts, signed by the issuer, listing every entry.
-  Bytes check = DirectDerCrl(entries, issuer_name, key_id, issuer.signer.openssl_key());
-  auto parsed = x509::Crl::FromDer(check);
-  if (!parsed.ok() || parsed->entry_count() != entries.size() ||
-      !parsed->IsSignedBy(issuer.certificate.public_key())) {
-    state.SkipWithError("direct DER CRL does not parse or verify");
-    return;
-  }
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(
-        DirectDerCrl(entries, issuer_name, key_id, issuer.signer.openssl_key()));
-  }
-  state.counters["bytes"] = static_cast<double>(check.size());
-}
-BENCHMARK(BM_Crl_DirectDer)->Arg(60000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kyso::bench
