@@ -60,4 +60,23 @@ TEST(Files, AtomicWriteKeepsModeAndRefusesOverwrite) {
 }
 
 }  // namespace
+TEST(Base64Test, RoundTripsBothAlphabets) {
+  const Bytes data = {0xfb, 0xff, 0x00, 0x3e, 0x3f};
+  EXPECT_EQ(Base64Encode(data), "+/8APj8=");
+  EXPECT_EQ(Base64UrlEncode(data), "-_8APj8");
+  EXPECT_EQ(Base64Decode("+/8APj8="), data);
+  EXPECT_EQ(Base64Decode("-_8APj8"), data);
+  EXPECT_EQ(Base64Decode(""), Bytes{});
+  EXPECT_EQ(Base64Decode("TWE="), (Bytes{'M', 'a'}));
+  EXPECT_EQ(Base64Decode("TQ"), (Bytes{'M'}));
+}
+
+TEST(Base64Test, RejectsWhatNoEncoderWrites) {
+  EXPECT_EQ(Base64Decode("TWE*"), std::nullopt);   // bad character
+  EXPECT_EQ(Base64Decode("T"), std::nullopt);      // impossible length
+  EXPECT_EQ(Base64Decode("TQ="), std::nullopt);    // padding to a non-multiple of 4
+  EXPECT_EQ(Base64Decode("TR=="), std::nullopt);   // non-zero leftover bits
+  EXPECT_EQ(Base64Decode("TQ==="), std::nullopt);  // too much padding
+}
+
 }  // namespace kyso

@@ -27,5 +27,10 @@ std::string HexEncode(ByteSpan bytes);
 std::optional<Bytes> HexDecode(std::string_view hex);
 
 std::string Base64Encode(ByteSpan bytes);
+// RFC 4648 §5: URL- and filename-safe alphabet ('-', '_'), no padding.
+std::string Base64UrlEncode(ByteSpan bytes);
+// Decodes RFC 4648 §4 or §5 base64 (either alphabet, padding optional). nullopt on any other
+// character, misplaced padding, or a length that no encoding produces.
+std::optional<Bytes> Base64Decode(std::string_view text);
 
 }  // namespace kyso
