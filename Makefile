@@ -3,7 +3,7 @@ SHELL := /bin/bash
 KYSO_DATA ?= ./kyso-data
 RELEASE := build/release/kyso
 
-.PHONY: run test build deps dev fuzz bench format clean
+.PHONY: run tour test build deps dev fuzz bench format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -16,8 +16,13 @@ dev: deps
 	@[ -f build/dev/build.ninja ] || cmake --preset dev >/dev/null
 	@cmake --build --preset dev
 
-# Until `kyso serve` lands, `make run` creates the demo data directory once and prints a tour.
+# `make run` creates the demo data directory once, then runs the services on 127.0.0.1:8080.
 run: build
+	@if [ ! -f "$(KYSO_DATA)/kyso.db" ]; then $(RELEASE) --data "$(KYSO_DATA)" init --demo; fi
+	@exec $(RELEASE) --data "$(KYSO_DATA)" serve --listen 127.0.0.1:8080
+
+# A walk through the CA from the command line (issue, verify with openssl, revoke, CRLs, audit).
+tour: build
 	@if [ ! -f "$(KYSO_DATA)/kyso.db" ]; then $(RELEASE) --data "$(KYSO_DATA)" init --demo; fi
 	@scripts/tour.sh "$(RELEASE)" "$(KYSO_DATA)"
 
@@ -25,6 +30,7 @@ test: dev
 	@ctest --preset dev
 
 bench: build
+	@scripts/install-deps.sh --bench
 	@scripts/bench.sh
 
 fuzz:

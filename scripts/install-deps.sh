@@ -6,15 +6,17 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libssl-dev openssl
+  libboost-dev curl
   libsqlite3-dev sqlite3
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-# `make fuzz` also needs clang's libFuzzer.
-if [ "${1:-}" = "--fuzz" ]; then
-  packages+=(clang-14 libclang-rt-14-dev)
-fi
+# `make fuzz` also needs clang's libFuzzer; `make bench` the load generators it compares with.
+case "${1:-}" in
+  --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+  --bench) packages+=(wrk apache2-utils) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -145,7 +145,7 @@ Result<InstanceConfig> InstanceConfig::FromJson(std::string_view text) {
   Reader r;
   r.Keys(j, "$",
          {"version", "public_base_url", "crl", "pbkdf2_iterations", "root", "issuing",
-          "ocsp_signer", "tsa", "audit"});
+          "ocsp_signer", "tsa", "audit", "services"});
   if (j.contains("version") && j["version"] != 1) r.Fail("$.version", "must be 1");
   r.String(j, "public_base_url", "$", &c.publication.base_url);
   r.Int(j, "pbkdf2_iterations", "$", &c.pbkdf2_iterations);
@@ -153,6 +153,13 @@ Result<InstanceConfig> InstanceConfig::FromJson(std::string_view text) {
     r.Keys(j["crl"], "$.crl", {"full_validity_hours", "delta_validity_hours"});
     r.Int(j["crl"], "full_validity_hours", "$.crl", &c.publication.full_crl_validity_hours);
     r.Int(j["crl"], "delta_validity_hours", "$.crl", &c.publication.delta_crl_validity_hours);
+  }
+  if (j.contains("services")) {
+    const json& sj = j["services"];
+    r.Keys(sj, "$.services", {"tsa_policy_oid", "tsa_accuracy_seconds", "ocsp_validity_hours"});
+    r.String(sj, "tsa_policy_oid", "$.services", &c.services.tsa_policy_oid);
+    r.Int(sj, "tsa_accuracy_seconds", "$.services", &c.services.tsa_accuracy_seconds);
+    r.Int(sj, "ocsp_validity_hours", "$.services", &c.services.ocsp_validity_hours);
   }
   if (j.contains("root")) r.Ca(j["root"], "$.root", &c.hierarchy.root);
   if (j.contains("issuing")) r.Ca(j["issuing"], "$.issuing", &c.hierarchy.issuing);
@@ -166,6 +173,12 @@ Result<InstanceConfig> InstanceConfig::FromJson(std::string_view text) {
   KYSO_RETURN_IF_ERROR(r.error);
   if (c.hierarchy.root.name == c.hierarchy.issuing.name) {
     return InvalidArgument("config.invalid", "root and issuing CA need different names");
+  }
+  if (c.services.ocsp_validity_hours < 1 || c.services.ocsp_validity_hours > 24 * 7) {
+    return InvalidArgument("config.invalid", "services.ocsp_validity_hours must be 1..168");
+  }
+  if (c.services.tsa_accuracy_seconds < 0 || c.services.tsa_accuracy_seconds > 3600) {
+    return InvalidArgument("config.invalid", "services.tsa_accuracy_seconds must be 0..3600");
   }
   if (c.pbkdf2_iterations < 1000) {
     return InvalidArgument("config.invalid", "pbkdf2_iterations must be at least 1000");
@@ -185,7 +198,11 @@ std::string InstanceConfig::ToJson() const {
       {"issuing", CaSpecJson(hierarchy.issuing)},
       {"ocsp_signer", ServiceJson(hierarchy.ocsp)},
       {"tsa", ServiceJson(hierarchy.tsa)},
-      {"audit", {{"subject", hierarchy.audit_subject}, {"key", hierarchy.audit_key.ToString()}}}};
+      {"audit", {{"subject", hierarchy.audit_subject}, {"key", hierarchy.audit_key.ToString()}}},
+      {"services",
+       {{"tsa_policy_oid", services.tsa_policy_oid},
+        {"tsa_accuracy_seconds", services.tsa_accuracy_seconds},
+        {"ocsp_validity_hours", services.ocsp_validity_hours}}}};
   return j.dump(2) + "\n";
 }
 

@@ -25,9 +25,20 @@
 
 namespace kyso::app {
 
+// What `kyso serve` announces in its answers (kyso.json "services"); `kyso serve` flags
+// override them for one run.
+struct ServiceSettings {
+  // RFC 3161 §2.4.2 TSTInfo.policy. A placeholder under Vietnam's arc 2.16.704, like the
+  // certificate policy OIDs of profiles.json: replace it with the registered OID.
+  std::string tsa_policy_oid = "2.16.704.1.99.2.1";
+  int tsa_accuracy_seconds = 1;
+  int ocsp_validity_hours = 4;  // nextUpdate - thisUpdate of OCSP answers
+};
+
 struct InstanceConfig {
   ca::HierarchySpec hierarchy;
   ca::PublicationSettings publication;
+  ServiceSettings services;
   int pbkdf2_iterations = crypto::PrivateKey::kDefaultPbkdf2Iterations;
 
   // The demo defaults: RSA-4096 root, RSA-3072 issuing CA, P-256 service keys, Vietnamese
@@ -71,6 +82,8 @@ class Instance {
   store::Database& db() { return *db_; }
   ca::CertificateAuthority& authority() { return *authority_; }
   audit::AuditLog& audit_log() { return *audit_; }
+  crypto::KeyStore& keys() { return *keys_; }
+  const Clock& clock() const { return clock_; }
   bool demo() const;
 
   // Writes the CRL to crl/<ca>.crl or crl/<ca>-delta.crl for publication.

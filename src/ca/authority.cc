@@ -427,6 +427,47 @@ Result<IssuedCertificate> CertificateAuthority::Reissue(const ReissueRequest& re
   return issued;
 }
 
+Result<IssuedCertificate> CertificateAuthority::IssueServiceCertificate(
+    const ServiceCertificateRequest& request, const crypto::PublicKey& key) {
+  if (request.key_setting.empty() || request.certificate_setting.empty()) {
+    return InvalidArgument("service.no_settings", "a service certificate names its settings");
+  }
+  KYSO_ASSIGN_OR_RETURN(LoadedCa ca, LoadCa(request.ca));
+  const policy::Profile* profile = deps_.profiles->Find(request.profile);
+  if (profile == nullptr) {
+    return NotFound("profile.unknown", "no certificate profile named \"" + request.profile + "\"");
+  }
+  policy::RequestFacts facts;
+  facts.subject = request.subject;
+  KYSO_ASSIGN_OR_RETURN(facts.key, key.Spec());
+  KYSO_ASSIGN_OR_RETURN(policy::IssuancePlan plan,
+                        policy::Evaluate(*profile, facts, policy::IssuanceKind::kNew, request.days,
+                                         deps_.clock->Now(), ca.certificate.not_after()));
+  Prepared p{{{}, plan.subject, key, plan.not_before, plan.not_after, plan.extensions},
+             profile->name,
+             policy::IssuanceKind::kNew,
+             std::nullopt,
+             std::nullopt,
+             std::nullopt};
+  KYSO_ASSIGN_OR_RETURN(IssuedCertificate issued, SignPrepared(p, ca));
+  issued.record.issuance_kind = "system";  // as InitializeHierarchy records service certificates
+  KYSO_ASSIGN_OR_RETURN(auto tx, deps_.db->Begin(store::TransactionMode::kWrite));
+  KYSO_RETURN_IF_ERROR(Record(*tx, issued, "cert.issue"));
+  KYSO_RETURN_IF_ERROR(tx->PutSetting(request.key_setting, request.key_ref));
+  KYSO_RETURN_IF_ERROR(tx->PutSetting(request.certificate_setting, issued.certificate.ToPem()));
+  nlohmann::json details = {{"profile", profile->name},
+                            {"serial", issued.record.serial_hex},
+                            {"key_ref", request.key_ref},
+                            {"key", issued.record.key_fingerprint},
+                            {"settings", {request.key_setting, request.certificate_setting}}};
+  KYSO_RETURN_IF_ERROR(deps_.audit
+                           ->Append(*tx, actor_, "service.rollover",
+                                    ca.record.name + "/" + issued.record.serial_hex, details.dump())
+                           .status());
+  KYSO_RETURN_IF_ERROR(tx->Commit());
+  return issued;
+}
+
 Result<store::RevocationReason> ParseRevocationReasonForRevoke(std::string_view name) {
   KYSO_ASSIGN_OR_RETURN(store::RevocationReason reason, store::ParseRevocationReason(name));
   if (reason == store::RevocationReason::kCertificateHold ||

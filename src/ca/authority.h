@@ -89,6 +89,20 @@ struct RevokeRequest {
   std::optional<UnixSeconds> invalidity_date;
 };
 
+// A certificate for one of this instance's own services (the delegated OCSP responder, the
+// time-stamping unit) on a key the caller generated and saved: responder key rollover.
+struct ServiceCertificateRequest {
+  std::string ca;       // issuing CA name; empty: the instance's only issuing CA
+  std::string profile;  // "ocsp-signer", "tsa"
+  x509::Name subject;
+  std::string key_ref;      // where the caller saved the new key (crypto::KeyStore::Save)
+  std::optional<int> days;  // nullopt: the profile's default validity
+  // The settings naming the service's key and certificate (kOcspKeySetting and
+  // kOcspCertificateSetting for the OCSP responder): set to key_ref and the new PEM.
+  std::string key_setting;
+  std::string certificate_setting;
+};
+
 struct IssuedCertificate {
   store::CertificateRecord record;
   x509::Certificate certificate;
@@ -136,6 +150,12 @@ class CertificateAuthority {
   Result<IssuedCertificate> ChangeInformation(const ChangeRequest& request);
   Result<IssuedCertificate> Reissue(const ReissueRequest& request);
   Result<store::CertificateRecord> Revoke(const RevokeRequest& request);
+  // Signs a service certificate for `key` under `request.profile` (issuance kind "system") and,
+  // in ONE transaction, records it with its audit entries ("cert.issue", "service.rollover")
+  // and points the two settings at the new key and certificate: a service re-reading the
+  // settings sees the old pair or the new one, never a mix.
+  Result<IssuedCertificate> IssueServiceCertificate(const ServiceCertificateRequest& request,
+                                                    const crypto::PublicKey& key);
 
   // Full CRL of `ca`, or a delta CRL against the latest full CRL (RFC 5280 §5.2.4). Work is
   // proportional to the entries listed; a revocation itself never rebuilds a CRL.

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/instance.h"
+#include "app/server.h"
 #include "base/files.h"
 #include "cli/render.h"
 #include "store/revocation_reason.h"
@@ -555,6 +556,86 @@ void AddAudit(CLI::App& app, Globals& g, int& rc) {
   });
 }
 
+void AddServe(CLI::App& app, Globals& g, int& rc) {
+  auto* cmd = app.add_subcommand(
+      "serve", "Run the HTTP services: OCSP, time-stamping, CRL and CA publication, REST API");
+  auto o = std::make_shared<app::ServeOptions>();
+  auto tls_cert = std::make_shared<std::string>();
+  auto tls_key = std::make_shared<std::string>();
+  auto tls_pass_file = std::make_shared<std::string>();
+  auto tsa_policy = std::make_shared<std::string>();
+  auto tsa_accuracy = std::make_shared<int>(0);
+  auto ocsp_hours = std::make_shared<int>(0);
+  auto cache_mb = std::make_shared<size_t>(o->ocsp.cache_max_bytes >> 20);
+  cmd->add_option("--listen", o->http.listen, "host:port to listen on")->capture_default_str();
+  cmd->add_option("--workers", o->http.workers, "I/O threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--tls-cert", *tls_cert, "PEM certificate chain: serve HTTPS (TLS 1.2+)");
+  cmd->add_option("--tls-key", *tls_key, "PEM private key of --tls-cert");
+  cmd->add_option("--tls-key-passphrase-file", *tls_pass_file,
+                  "File holding the passphrase of an encrypted --tls-key");
+  cmd->add_option("--access-log", o->access_log,
+                  "JSON access log: a file, '-' for stdout, 'off' (default <data>/logs/access.log)");
+  auto* policy_opt = cmd->add_option("--tsa-policy", *tsa_policy,
+                                     "TSA policy OID (default: kyso.json services.tsa_policy_oid)");
+  auto* accuracy_opt = cmd->add_option("--tsa-accuracy", *tsa_accuracy, "Stated accuracy, seconds")
+                           ->check(CLI::Range(0, 3600));
+  auto* hours_opt =
+      cmd->add_option("--ocsp-validity-hours", *ocsp_hours, "nextUpdate - thisUpdate of OCSP answers")
+          ->check(CLI::Range(1, 24 * 7));
+  cmd->add_option("--ocsp-cache-mb", *cache_mb, "Memory for pre-signed OCSP responses")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 16));
+  cmd->callback([&, o, tls_cert, tls_key, tls_pass_file, tsa_policy, tsa_accuracy, ocsp_hours,
+                 cache_mb, policy_opt, accuracy_opt, hours_opt]() {
+    if (tls_cert->empty() != tls_key->empty()) {
+      rc = ReportError(g, InvalidArgument("serve.tls_incomplete",
+                                          "--tls-cert and --tls-key go together"));
+      return;
+    }
+    app::ServeOptions options = *o;
+    options.ocsp.cache_max_bytes = *cache_mb << 20;
+    if (!tls_cert->empty()) {
+      http::TlsFiles tls{*tls_cert, *tls_key, ""};
+      if (!tls_pass_file->empty()) {
+        auto pass = ReadInput(*tls_pass_file);
+        if (!pass.ok()) {
+          rc = ReportError(g, pass.status());
+          return;
+        }
+        tls.passphrase = std::string(AsString(*pass));
+        while (!tls.passphrase.empty() &&
+               (tls.passphrase.back() == '\n' || tls.passphrase.back() == '\r')) {
+          tls.passphrase.pop_back();
+        }
+      }
+      options.http.tls = tls;
+    }
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      const app::ServiceSettings& conf = inst.config().services;
+      options.tsa.policy_oid = policy_opt->count() ? *tsa_policy : conf.tsa_policy_oid;
+      options.tsa.accuracy_seconds =
+          accuracy_opt->count() ? *tsa_accuracy : conf.tsa_accuracy_seconds;
+      const int hours = hours_opt->count() ? *ocsp_hours : conf.ocsp_validity_hours;
+      options.ocsp.validity_seconds = hours * 3600;
+      options.ocsp.refresh_margin_seconds =
+          std::min(options.ocsp.refresh_margin_seconds, options.ocsp.validity_seconds / 4);
+      const std::string scheme = options.http.tls ? "https" : "http";
+      return app::Serve(inst, options, [&](uint16_t port) {
+        const std::string host = options.http.listen.substr(0, options.http.listen.rfind(':'));
+        const std::string url = scheme + "://" + host + ":" + std::to_string(port);
+        if (g.json) {
+          std::cout << ordered_json{{"listening", url}, {"port", port}}.dump() << std::endl;
+        }
+        std::cerr << "kyso serve: listening on " << url << " (data " << inst.data_dir()
+                  << "); OCSP " << url << "/ocsp, TSA " << url << "/tsa, CRLs " << url
+                  << "/crl/. Ctrl-C stops." << std::endl;
+      });
+    });
+  });
+}
+
 }  // namespace
 
 int Run(int argc, char** argv) {
@@ -577,6 +658,7 @@ int Run(int argc, char** argv) {
   AddCert(app, g, rc);
   AddCrl(app, g, rc);
   AddAudit(app, g, rc);
+  AddServe(app, g, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

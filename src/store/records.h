@@ -80,6 +80,33 @@ struct RevokedEntry {
   int64_t revocation_seq = 0;
 };
 
+// The status facts of one certificate without its body: what the OCSP responder reads per
+// request, and pre-signing reads in bulk.
+struct CertificateStatusEntry {
+  int64_t id = 0;
+  int64_t issuer_ca_id = 0;
+  std::string serial_hex;
+  CertificateStatus status = CertificateStatus::kValid;
+  std::optional<Revocation> revocation;  // set when revoked
+  int64_t revocation_seq = 0;
+  UnixSeconds not_before = 0;
+  UnixSeconds not_after = 0;
+};
+
+// A pre-signed OCSP response (src/ocsp): the nonce-less answer about one certificate to the
+// canonical request (SHA-1 CertID), kept so that any process, or a plain web server fed by
+// `kyso ocsp presign --export`, can serve it. At most one per certificate.
+struct OcspResponseRecord {
+  int64_t certificate_id = 0;  // filled in on reads
+  int64_t ca_id = 0;
+  std::string serial_hex;
+  CertificateStatus status = CertificateStatus::kValid;  // the status the response states
+  std::optional<Revocation> revocation;  // on reads: the certificate's, when revoked
+  UnixSeconds this_update = 0;           // also the response's producedAt
+  UnixSeconds next_update = 0;
+  Bytes der;  // the whole OCSPResponse
+};
+
 struct CrlRecord {
   int64_t id = 0;
   int64_t ca_id = 0;

@@ -61,11 +61,43 @@ class Transaction {
   virtual Result<int64_t> CountCertificates(const CertificateFilter& filter) = 0;
 
   // Marks the certificate revoked and assigns it the CA's next revocation_seq, which it
-  // returns. One row update: the cost does not depend on how many are already revoked.
+  // returns. One row update: the cost does not depend on how many are already revoked. The
+  // certificate's pre-signed OCSP response is deleted in the same transaction, so that no
+  // reader can find a "good" response once the revocation is committed.
   virtual Result<int64_t> MarkRevoked(int64_t certificate_id, const Revocation& revocation) = 0;
   // Revoked certificates of `ca_id` whose revocation_seq > after_seq, ordered by seq.
   virtual Result<std::vector<RevokedEntry>> ListRevoked(int64_t ca_id, int64_t after_seq) = 0;
   virtual Result<int64_t> MaxRevocationSeq(int64_t ca_id) = 0;
+
+  // --- certificate status (OCSP) ---
+  // The status of one certificate, without reading its body or uids. store.not_found when the
+  // CA issued no such serial.
+  virtual Result<CertificateStatusEntry> GetCertificateStatus(int64_t issuer_ca_id,
+                                                              std::string_view serial_hex) = 0;
+  // Certificates of `issuer_ca_id` with id > after_id and not_after >= not_after_from, in id
+  // order, at most `limit`: pages through a CA's unexpired certificates by key.
+  virtual Result<std::vector<CertificateStatusEntry>> ListCertificateStatuses(
+      int64_t issuer_ca_id, int64_t after_id, UnixSeconds not_after_from, int64_t limit) = 0;
+
+  // --- pre-signed OCSP responses ---
+  // Stores `response` as the pre-signed response about certificate (ca_id, serial_hex),
+  // replacing the one stored unless that one has a later this_update. Returns false and writes
+  // nothing when the certificate's status is no longer response.status: a "good" response
+  // signed before a revocation committed can never be stored after it. store.not_found when
+  // the certificate does not exist.
+  virtual Result<bool> PutOcspResponse(const OcspResponseRecord& response) = 0;
+  // The stored response about (ca_id, serial_hex), with the certificate's revocation when
+  // revoked; nullopt when none is stored.
+  virtual Result<std::optional<OcspResponseRecord>> GetOcspResponse(
+      int64_t ca_id, std::string_view serial_hex) = 0;
+  // Stored responses about certificates of `ca_id` with certificate_id > after_certificate_id
+  // and next_update > next_update_after, in certificate_id order, at most `limit`.
+  virtual Result<std::vector<OcspResponseRecord>> ListOcspResponses(int64_t ca_id,
+                                                                    int64_t after_certificate_id,
+                                                                    UnixSeconds next_update_after,
+                                                                    int64_t limit) = 0;
+  // Deletes the responses with next_update <= `at`; returns how many.
+  virtual Result<int64_t> DeleteExpiredOcspResponses(UnixSeconds at) = 0;
 
   // --- CRLs ---
   // Returns the CA's next cRLNumber (1, 2, ...) and reserves it. Full and delta CRLs share

@@ -897,6 +897,219 @@ TEST_P(StoreTest, ConcurrentWritersAreSerialized) {
   EXPECT_EQ(*read->CountCertificates({}), kThreads * kPerThread);
 }
 
+// --- certificate status and pre-signed OCSP responses ----------------------------------------
+
+OcspResponseRecord MakeOcspResponse(int64_t ca_id, const std::string& serial_hex,
+                                    UnixSeconds this_update,
+                                    CertificateStatus status = CertificateStatus::kValid) {
+  OcspResponseRecord response;
+  response.ca_id = ca_id;
+  response.serial_hex = serial_hex;
+  response.status = status;
+  response.this_update = this_update;
+  response.next_update = this_update + 4 * 3600;
+  response.der = {0x30, 0x03, 0x0A, 0x01, static_cast<uint8_t>(this_update & 0x7F)};
+  return response;
+}
+
+TEST_P(StoreTest, ReadsCertificateStatusWithoutTheBody) {
+  const int64_t ca = AddCa("issuing");
+  auto tx = Write();
+  const int64_t good = AddCert(*tx, MakeCert(ca, "0A"));
+  const int64_t bad = AddCert(*tx, MakeCert(ca, "0B"));
+  Revocation revocation = RevokedAt(kNow + 5, RevocationReason::kKeyCompromise);
+  revocation.invalidity_date = kNow + 1;
+  ASSERT_TRUE(tx->MarkRevoked(bad, revocation).ok());
+  ASSERT_TRUE(tx->Commit().ok());
+
+  auto read = Read();
+  auto status = read->GetCertificateStatus(ca, "0a");  // case-insensitive like every serial
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(status->id, good);
+  EXPECT_EQ(status->issuer_ca_id, ca);
+  EXPECT_EQ(status->serial_hex, "0A");
+  EXPECT_EQ(status->status, CertificateStatus::kValid);
+  EXPECT_FALSE(status->revocation.has_value());
+  EXPECT_EQ(status->not_before, kNow);
+  EXPECT_EQ(status->not_after, kNow + 365 * kSecondsPerDay);
+  auto revoked = read->GetCertificateStatus(ca, "0B");
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_EQ(revoked->status, CertificateStatus::kRevoked);
+  ASSERT_TRUE(revoked->revocation.has_value());
+  EXPECT_EQ(revoked->revocation->revoked_at, kNow + 5);
+  EXPECT_EQ(revoked->revocation->reason, RevocationReason::kKeyCompromise);
+  EXPECT_EQ(revoked->revocation->invalidity_date, kNow + 1);
+  EXPECT_EQ(revoked->revocation_seq, 1);
+  EXPECT_EQ(read->GetCertificateStatus(ca, "0C").status().id(), "store.not_found");
+  EXPECT_EQ(read->GetCertificateStatus(ca + 1, "0A").status().id(), "store.not_found");
+}
+
+TEST_P(StoreTest, PagesThroughUnexpiredCertificateStatusesOfOneCa) {
+  const int64_t root = AddCa("root");
+  const int64_t issuing = AddCa("issuing");
+  auto tx = Write();
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 7; ++i) {
+    CertificateRecord cert = MakeCert(issuing, "0" + std::to_string(i));
+    if (i == 3) cert.not_after = kNow - 1;  // expired
+    ids.push_back(AddCert(*tx, cert));
+    AddCert(*tx, MakeCert(root, "0" + std::to_string(i)));  // another CA's, interleaved
+  }
+  ASSERT_TRUE(tx->Commit().ok());
+
+  auto read = Read();
+  std::vector<std::string> seen;
+  int64_t after = 0;
+  int pages = 0;
+  while (true) {
+    auto page = read->ListCertificateStatuses(issuing, after, kNow, 2);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    if (page->empty()) break;
+    ++pages;
+    EXPECT_LE(page->size(), 2u);
+    for (const auto& entry : *page) {
+      EXPECT_EQ(entry.issuer_ca_id, issuing);
+      EXPECT_GT(entry.id, after);
+      seen.push_back(entry.serial_hex);
+      after = entry.id;
+    }
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, (std::vector<std::string>{"00", "01", "02", "04", "05", "06"}));
+  auto with_expired = read->ListCertificateStatuses(issuing, 0, 0, -1);
+  ASSERT_TRUE(with_expired.ok());
+  EXPECT_EQ(with_expired->size(), 7u);
+}
+
+TEST_P(StoreTest, StoresPresignedOcspResponsesKeepingTheNewest) {
+  const int64_t ca = AddCa("issuing");
+  auto tx = Write();
+  const int64_t id = AddCert(*tx, MakeCert(ca, "0A"));
+  auto stored = tx->PutOcspResponse(MakeOcspResponse(ca, "0a", kNow));
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_TRUE(*stored);
+  ASSERT_TRUE(tx->Commit().ok());
+
+  {
+    auto read = Read();
+    auto got = read->GetOcspResponse(ca, "0A");
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_TRUE(got->has_value());
+    EXPECT_EQ((*got)->certificate_id, id);
+    EXPECT_EQ((*got)->ca_id, ca);
+    EXPECT_EQ((*got)->serial_hex, "0A");
+    EXPECT_EQ((*got)->status, CertificateStatus::kValid);
+    EXPECT_FALSE((*got)->revocation.has_value());
+    EXPECT_EQ((*got)->this_update, kNow);
+    EXPECT_EQ((*got)->next_update, kNow + 4 * 3600);
+    EXPECT_EQ((*got)->der, MakeOcspResponse(ca, "0A", kNow).der);
+    auto none = read->GetOcspResponse(ca, "0B");
+    ASSERT_TRUE(none.ok());
+    EXPECT_FALSE(none->has_value());
+  }
+
+  auto write = Write();
+  EXPECT_TRUE(*write->PutOcspResponse(MakeOcspResponse(ca, "0A", kNow + 100)));  // newer
+  EXPECT_TRUE(*write->PutOcspResponse(MakeOcspResponse(ca, "0A", kNow + 50)));   // older: kept
+  EXPECT_EQ((*write->GetOcspResponse(ca, "0A"))->this_update, kNow + 100);
+  auto missing = write->PutOcspResponse(MakeOcspResponse(ca, "0B", kNow));
+  EXPECT_EQ(missing.status().id(), "store.not_found");
+  ASSERT_TRUE(write->Commit().ok());
+
+  auto read = Read();
+  EXPECT_EQ(read->PutOcspResponse(MakeOcspResponse(ca, "0A", kNow)).status().id(),
+            "store.read_only");
+}
+
+TEST_P(StoreTest, RevocationDeletesThePresignedResponseInTheSameTransaction) {
+  const int64_t ca = AddCa("issuing");
+  int64_t id = 0;
+  {
+    auto tx = Write();
+    id = AddCert(*tx, MakeCert(ca, "0A"));
+    ASSERT_TRUE(*tx->PutOcspResponse(MakeOcspResponse(ca, "0A", kNow)));
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  {
+    // Rolled back: the revocation and the deletion both vanish.
+    auto tx = Write();
+    ASSERT_TRUE(tx->MarkRevoked(id, RevokedAt(kNow + 1, RevocationReason::kKeyCompromise)).ok());
+    EXPECT_FALSE(tx->GetOcspResponse(ca, "0A")->has_value());
+  }
+  EXPECT_TRUE(Read()->GetOcspResponse(ca, "0A")->has_value());
+  {
+    auto tx = Write();
+    ASSERT_TRUE(tx->MarkRevoked(id, RevokedAt(kNow + 1, RevocationReason::kKeyCompromise)).ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  EXPECT_FALSE(Read()->GetOcspResponse(ca, "0A")->has_value());
+}
+
+TEST_P(StoreTest, GoodResponseSignedBeforeARevocationIsNotStoredAfterIt) {
+  const int64_t ca = AddCa("issuing");
+  auto tx = Write();
+  const int64_t id = AddCert(*tx, MakeCert(ca, "0A"));
+  ASSERT_TRUE(tx->MarkRevoked(id, RevokedAt(kNow + 1, RevocationReason::kSuperseded)).ok());
+  auto stale = tx->PutOcspResponse(MakeOcspResponse(ca, "0A", kNow + 2));
+  ASSERT_TRUE(stale.ok()) << stale.status().ToString();
+  EXPECT_FALSE(*stale);
+  EXPECT_FALSE(tx->GetOcspResponse(ca, "0A")->has_value());
+
+  auto revoked =
+      tx->PutOcspResponse(MakeOcspResponse(ca, "0A", kNow + 2, CertificateStatus::kRevoked));
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_TRUE(*revoked);
+  ASSERT_TRUE(tx->Commit().ok());
+  auto got = Read()->GetOcspResponse(ca, "0A");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->status, CertificateStatus::kRevoked);
+  ASSERT_TRUE((*got)->revocation.has_value());
+  EXPECT_EQ((*got)->revocation->reason, RevocationReason::kSuperseded);
+  EXPECT_EQ((*got)->revocation->revoked_at, kNow + 1);
+}
+
+TEST_P(StoreTest, ListsAndPurgesPresignedResponses) {
+  const int64_t root = AddCa("root");
+  const int64_t issuing = AddCa("issuing");
+  auto tx = Write();
+  for (int i = 0; i < 5; ++i) {
+    const std::string serial = "0" + std::to_string(i);
+    AddCert(*tx, MakeCert(issuing, serial));
+    AddCert(*tx, MakeCert(root, serial));
+    ASSERT_TRUE(*tx->PutOcspResponse(MakeOcspResponse(issuing, serial, kNow + i * 3600)));
+    ASSERT_TRUE(*tx->PutOcspResponse(MakeOcspResponse(root, serial, kNow)));
+  }
+  ASSERT_TRUE(tx->Commit().ok());
+
+  auto read = Read();
+  std::vector<std::string> seen;
+  int64_t after = 0;
+  while (true) {
+    // Only those still valid two hours after kNow + 4 h: this_update >= kNow + 2 h.
+    auto page = read->ListOcspResponses(issuing, after, kNow + 6 * 3600 - 1, 2);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    if (page->empty()) break;
+    for (const auto& r : *page) {
+      EXPECT_EQ(r.ca_id, issuing);
+      EXPECT_GT(r.certificate_id, after);
+      EXPECT_FALSE(r.der.empty());
+      seen.push_back(r.serial_hex);
+      after = r.certificate_id;
+    }
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"02", "03", "04"}));
+  read.reset();
+
+  auto write = Write();
+  auto purged = write->DeleteExpiredOcspResponses(kNow + 4 * 3600 + 3600);
+  ASSERT_TRUE(purged.ok()) << purged.status().ToString();
+  EXPECT_EQ(*purged, 7);  // root's five and issuing's 00, 01
+  ASSERT_TRUE(write->Commit().ok());
+  auto left = Read()->ListOcspResponses(issuing, 0, 0, -1);
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->size(), 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::ValuesIn(Backends()),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return info.param.name;
@@ -1126,6 +1339,56 @@ TEST(SqliteStoreTest, RecordsAppliedMigrations) {
   EXPECT_EQ(raw.QueryText("SELECT description FROM schema_migrations WHERE version = 1"),
             "initial schema");
   EXPECT_EQ(raw.QueryText("PRAGMA application_id"), std::to_string(0x4B59534F));
+}
+
+TEST(SqliteStoreTest, MigratesAVersionTwoFileToVersionThree) {
+  TempDir dir;
+  const std::string path = dir.File("kyso.db");
+  CreatePopulated(path);
+  {
+    // Turn the file back into what kyso wrote before migration 3.
+    RawSqlite raw(path);
+    ASSERT_EQ(raw.Exec("DROP TABLE ocsp_responses"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version = 3"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("PRAGMA user_version = 2"), SQLITE_OK);
+  }
+  auto db = OpenSqlite(path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ((*db)->schema_version(), 3);
+  auto tx = (*db)->Begin(TransactionMode::kWrite);
+  ASSERT_TRUE(tx.ok());
+  auto certs = (*tx)->ListCertificates({});
+  ASSERT_TRUE(certs.ok());
+  ASSERT_FALSE(certs->empty());
+  const CertificateRecord& cert = certs->front();
+  auto stored = (*tx)->PutOcspResponse(MakeOcspResponse(cert.issuer_ca_id, cert.serial_hex, kNow));
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_TRUE(*stored);
+  ASSERT_TRUE((*tx)->Commit().ok());
+  RawSqlite raw(path);
+  EXPECT_EQ(raw.QueryText("SELECT description FROM schema_migrations WHERE version = 3"),
+            "pre-signed OCSP responses");
+}
+
+TEST(SqliteStoreTest, OcspQueriesWalkKeysWithoutSorting) {
+  TempDir dir;
+  const std::string path = dir.File("kyso.db");
+  CreatePopulated(path);
+  RawSqlite raw(path);
+  const std::string statuses = raw.QueryPlan(
+      "SELECT id FROM certificates WHERE id > 5 AND +issuer_ca_id = 1 AND +not_after >= 0 "
+      "ORDER BY id LIMIT 10");
+  EXPECT_NE(statuses.find("INTEGER PRIMARY KEY"), std::string::npos) << statuses;
+  EXPECT_EQ(statuses.find("TEMP B-TREE"), std::string::npos) << statuses;
+  const std::string responses = raw.QueryPlan(
+      "SELECT r.der FROM ocsp_responses r JOIN certificates c ON c.id = r.certificate_id "
+      "WHERE r.certificate_id > 5 AND +c.issuer_ca_id = 1 AND +r.next_update > 0 "
+      "ORDER BY r.certificate_id LIMIT 10");
+  EXPECT_EQ(responses.find("TEMP B-TREE"), std::string::npos) << responses;
+  const std::string lookup = raw.QueryPlan(
+      "SELECT r.der FROM certificates c JOIN ocsp_responses r ON r.certificate_id = c.id "
+      "WHERE c.issuer_ca_id = 1 AND c.serial_hex = '0A'");
+  EXPECT_NE(lookup.find("sqlite_autoindex_certificates"), std::string::npos) << lookup;
 }
 
 TEST(SqliteStoreTest, MissingFileWithoutCreateIsIo) {

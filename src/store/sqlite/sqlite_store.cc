@@ -177,6 +177,20 @@ CREATE TABLE settings (
 CREATE INDEX certificates_revocation_crl ON certificates(issuer_ca_id, revocation_seq,
   serial_hex, revoked_at, revocation_reason, invalidity_date) WHERE revocation_seq > 0;
 )sql"},
+    // Pre-signed OCSP responses (src/ocsp), at most one per certificate, keyed by the
+    // certificate's row id. MarkRevoked deletes a certificate's row in the revoking transaction,
+    // and PutOcspResponse writes only while the certificate still has the status the response
+    // states, so no reader ever finds a "good" response for a revoked certificate.
+    {3, "pre-signed OCSP responses", R"sql(
+CREATE TABLE ocsp_responses (
+  certificate_id INTEGER PRIMARY KEY REFERENCES certificates(id),
+  status         TEXT NOT NULL CHECK (status IN ('valid', 'revoked')),
+  this_update    INTEGER NOT NULL,
+  next_update    INTEGER NOT NULL,
+  der            BLOB NOT NULL
+);
+CREATE INDEX ocsp_responses_next_update ON ocsp_responses(next_update);
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion =
@@ -589,6 +603,29 @@ Result<CertificateRecord> ReadCertificate(const Statement& row, const std::strin
   return cert;
 }
 
+constexpr const char* kStatusColumns =
+    "id, issuer_ca_id, serial_hex, status, revoked_at, revocation_reason, invalidity_date, "
+    "revocation_seq, not_before, not_after";
+
+Result<CertificateStatusEntry> ReadStatusEntry(const Statement& row, const std::string& path) {
+  CertificateStatusEntry entry;
+  entry.id = row.ColumnInt(0);
+  entry.issuer_ca_id = row.ColumnInt(1);
+  entry.serial_hex = row.ColumnText(2);
+  if (row.ColumnText(3) == kStatusRevoked) {
+    entry.status = CertificateStatus::kRevoked;
+    KYSO_ASSIGN_OR_RETURN(entry.revocation, ReadRevocation(row, 4, path));
+  }
+  entry.revocation_seq = row.ColumnInt(7);
+  entry.not_before = row.ColumnInt(8);
+  entry.not_after = row.ColumnInt(9);
+  return entry;
+}
+
+const char* StatusText(CertificateStatus status) {
+  return status == CertificateStatus::kRevoked ? kStatusRevoked : kStatusValid;
+}
+
 constexpr const char* kCrlColumns =
     "id, ca_id, number, base_number, this_update, next_update, max_revocation_seq, "
     "entry_count, der";
@@ -735,6 +772,21 @@ class SqliteTransaction final : public Transaction {
   Result<int64_t> MarkRevoked(int64_t certificate_id, const Revocation& revocation) override;
   Result<std::vector<RevokedEntry>> ListRevoked(int64_t ca_id, int64_t after_seq) override;
   Result<int64_t> MaxRevocationSeq(int64_t ca_id) override;
+
+  Result<CertificateStatusEntry> GetCertificateStatus(int64_t issuer_ca_id,
+                                                      std::string_view serial_hex) override;
+  Result<std::vector<CertificateStatusEntry>> ListCertificateStatuses(int64_t issuer_ca_id,
+                                                                      int64_t after_id,
+                                                                      UnixSeconds not_after_from,
+                                                                      int64_t limit) override;
+  Result<bool> PutOcspResponse(const OcspResponseRecord& response) override;
+  Result<std::optional<OcspResponseRecord>> GetOcspResponse(int64_t ca_id,
+                                                            std::string_view serial_hex) override;
+  Result<std::vector<OcspResponseRecord>> ListOcspResponses(int64_t ca_id,
+                                                            int64_t after_certificate_id,
+                                                            UnixSeconds next_update_after,
+                                                            int64_t limit) override;
+  Result<int64_t> DeleteExpiredOcspResponses(UnixSeconds at) override;
 
   Result<int64_t> NextCrlNumber(int64_t ca_id) override;
   Result<int64_t> InsertCrl(const CrlRecord& crl) override;
@@ -1161,6 +1213,10 @@ Result<int64_t> SqliteTransaction::MarkRevoked(int64_t certificate_id,
   KYSO_ASSIGN_OR_RETURN(Statement counter,
                         Prepare("UPDATE ca_counters SET revocation_seq = ? WHERE ca_id = ?"));
   KYSO_RETURN_IF_ERROR(counter.Int(seq).Int(ca_id).Run());
+  // The pre-signed OCSP response said "good": it goes with the revocation, in this transaction.
+  KYSO_ASSIGN_OR_RETURN(Statement drop,
+                        Prepare("DELETE FROM ocsp_responses WHERE certificate_id = ?"));
+  KYSO_RETURN_IF_ERROR(drop.Int(certificate_id).Run());
   return seq;
 }
 
@@ -1193,6 +1249,147 @@ Result<int64_t> SqliteTransaction::MaxRevocationSeq(int64_t ca_id) {
   KYSO_ASSIGN_OR_RETURN(bool row, select.Int(ca_id).Step());
   if (!row) return NotFound("store.not_found", "no CA with id " + std::to_string(ca_id));
   return select.ColumnInt(0);
+}
+
+// --- certificate status and pre-signed OCSP responses ---
+
+Result<CertificateStatusEntry> SqliteTransaction::GetCertificateStatus(
+    int64_t issuer_ca_id, std::string_view serial_hex) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  const std::string serial = ToUpperAscii(serial_hex);
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kStatusColumns +
+                                " FROM certificates WHERE issuer_ca_id = ? AND serial_hex = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(issuer_ca_id).Text(serial).Step());
+  if (!row) {
+    return NotFound("store.not_found", "no certificate with serial " + serial + " from CA " +
+                                           std::to_string(issuer_ca_id));
+  }
+  return ReadStatusEntry(select, path());
+}
+
+Result<std::vector<CertificateStatusEntry>> SqliteTransaction::ListCertificateStatuses(
+    int64_t issuer_ca_id, int64_t after_id, UnixSeconds not_after_from, int64_t limit) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  // Unary '+' keeps SQLite on the rowid range: walking the table in id order is what keyset
+  // paging needs; the (issuer_ca_id, serial_hex) or not_after indexes would force a sort of
+  // the whole CA for every page.
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kStatusColumns +
+                                " FROM certificates WHERE id > ? AND +issuer_ca_id = ? AND "
+                                "+not_after >= ? ORDER BY id LIMIT ?"));
+  select.Int(after_id).Int(issuer_ca_id).Int(not_after_from).Int(limit);
+  std::vector<CertificateStatusEntry> entries;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    KYSO_ASSIGN_OR_RETURN(CertificateStatusEntry entry, ReadStatusEntry(select, path()));
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+Result<bool> SqliteTransaction::PutOcspResponse(const OcspResponseRecord& response) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  const std::string serial = ToUpperAscii(response.serial_hex);
+  {
+    // One statement: the row is written only while the certificate has the stated status, so
+    // the check and the write cannot be separated by a revocation.
+    KYSO_ASSIGN_OR_RETURN(
+        Statement upsert,
+        Prepare("INSERT INTO ocsp_responses (certificate_id, status, this_update, next_update, "
+                "der) SELECT id, ?, ?, ?, ? FROM certificates WHERE issuer_ca_id = ? AND "
+                "serial_hex = ? AND status = ? "
+                "ON CONFLICT (certificate_id) DO UPDATE SET status = excluded.status, "
+                "this_update = excluded.this_update, next_update = excluded.next_update, "
+                "der = excluded.der WHERE excluded.this_update >= ocsp_responses.this_update"));
+    upsert.Text(StatusText(response.status))
+        .Int(response.this_update)
+        .Int(response.next_update)
+        .Blob(response.der)
+        .Int(response.ca_id)
+        .Text(serial)
+        .Text(StatusText(response.status));
+    KYSO_RETURN_IF_ERROR(upsert.Run());
+    if (sqlite3_changes(connection_->db()) > 0) return true;
+  }
+  // Nothing written: say whether the certificate is missing, changed status, or already has
+  // a newer response.
+  KYSO_ASSIGN_OR_RETURN(
+      Statement select,
+      Prepare("SELECT status FROM certificates WHERE issuer_ca_id = ? AND serial_hex = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(response.ca_id).Text(serial).Step());
+  if (!row) {
+    return NotFound("store.not_found", "no certificate with serial " + serial + " from CA " +
+                                           std::to_string(response.ca_id));
+  }
+  return select.ColumnText(0) == StatusText(response.status);
+}
+
+Result<std::optional<OcspResponseRecord>> SqliteTransaction::GetOcspResponse(
+    int64_t ca_id, std::string_view serial_hex) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(
+      Statement select,
+      Prepare("SELECT r.certificate_id, c.serial_hex, r.status, c.status, c.revoked_at, "
+              "c.revocation_reason, c.invalidity_date, r.this_update, r.next_update, r.der "
+              "FROM certificates c JOIN ocsp_responses r ON r.certificate_id = c.id "
+              "WHERE c.issuer_ca_id = ? AND c.serial_hex = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(ca_id).Text(ToUpperAscii(serial_hex)).Step());
+  if (!row) return std::optional<OcspResponseRecord>();
+  OcspResponseRecord record;
+  record.certificate_id = select.ColumnInt(0);
+  record.ca_id = ca_id;
+  record.serial_hex = select.ColumnText(1);
+  record.status = select.ColumnText(2) == kStatusRevoked ? CertificateStatus::kRevoked
+                                                         : CertificateStatus::kValid;
+  if (select.ColumnText(3) == kStatusRevoked) {
+    KYSO_ASSIGN_OR_RETURN(record.revocation, ReadRevocation(select, 4, path()));
+  }
+  record.this_update = select.ColumnInt(7);
+  record.next_update = select.ColumnInt(8);
+  record.der = select.ColumnBlob(9);
+  return std::optional<OcspResponseRecord>(std::move(record));
+}
+
+Result<std::vector<OcspResponseRecord>> SqliteTransaction::ListOcspResponses(
+    int64_t ca_id, int64_t after_certificate_id, UnixSeconds next_update_after, int64_t limit) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(
+      Statement select,
+      Prepare("SELECT r.certificate_id, c.serial_hex, r.status, c.status, c.revoked_at, "
+              "c.revocation_reason, c.invalidity_date, r.this_update, r.next_update, r.der "
+              "FROM ocsp_responses r JOIN certificates c ON c.id = r.certificate_id "
+              "WHERE r.certificate_id > ? AND +c.issuer_ca_id = ? AND +r.next_update > ? "
+              "ORDER BY r.certificate_id LIMIT ?"));
+  select.Int(after_certificate_id).Int(ca_id).Int(next_update_after).Int(limit);
+  std::vector<OcspResponseRecord> records;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    OcspResponseRecord record;
+    record.certificate_id = select.ColumnInt(0);
+    record.ca_id = ca_id;
+    record.serial_hex = select.ColumnText(1);
+    record.status = select.ColumnText(2) == kStatusRevoked ? CertificateStatus::kRevoked
+                                                           : CertificateStatus::kValid;
+    if (select.ColumnText(3) == kStatusRevoked) {
+      KYSO_ASSIGN_OR_RETURN(record.revocation, ReadRevocation(select, 4, path()));
+    }
+    record.this_update = select.ColumnInt(7);
+    record.next_update = select.ColumnInt(8);
+    record.der = select.ColumnBlob(9);
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+Result<int64_t> SqliteTransaction::DeleteExpiredOcspResponses(UnixSeconds at) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(Statement drop,
+                        Prepare("DELETE FROM ocsp_responses WHERE next_update <= ?"));
+  KYSO_RETURN_IF_ERROR(drop.Int(at).Run());
+  return static_cast<int64_t>(sqlite3_changes(connection_->db()));
 }
 
 // --- CRLs ---

@@ -1,0 +1,113 @@
+#include "app/server.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <thread>
+
+#include "api/routes.h"
+#include "ca/crl_publisher.h"
+
+namespace kyso::app {
+namespace {
+
+// Blocks SIGINT/SIGTERM in the calling thread (and so in every thread it starts), so that one
+// dedicated thread can wait for them with sigtimedwait and turn them into a graceful shutdown.
+sigset_t BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+}  // namespace
+
+Status Serve(Instance& instance, const ServeOptions& options,
+             const std::function<void(uint16_t port)>& on_ready) {
+  const sigset_t signals = BlockShutdownSignals();
+  store::Database& db = instance.db();
+  const Clock& clock = instance.clock();
+
+  KYSO_ASSIGN_OR_RETURN(auto responder,
+                        ocsp::Responder::Create(&db, &instance.keys(), &clock, options.ocsp));
+  KYSO_ASSIGN_OR_RETURN(auto tsa,
+                        tsa::TimeStampAuthority::Create(&db, &instance.keys(), &clock,
+                                                        &instance.audit_log(), options.tsa));
+  ca::CrlPublisher crls(&instance.authority(), &db, &clock, {},
+                        [&instance](const std::string& ca, const store::CrlRecord& crl) {
+                          Status st = instance.PublishCrl(ca, crl);
+                          if (!st.ok()) spdlog::warn("writing crl/ for {}: {}", ca, st.ToString());
+                        });
+
+  api::Services services;
+  services.db = &db;
+  services.authority = &instance.authority();
+  services.crls = &crls;
+  services.ocsp = responder.get();
+  services.tsa = tsa.get();
+  services.clock = &clock;
+  http::Router router;
+  api::AddRoutes(router, &services);
+  auto metrics = http::MetricsFor(router);
+  services.metrics = metrics.get();
+  api::AddCollectors(*metrics, &services);
+
+  std::unique_ptr<http::AccessLog> access_log;
+  if (options.access_log != "off") {
+    const std::string destination =
+        options.access_log.empty() ? instance.data_dir() + "/logs/access.log" : options.access_log;
+    KYSO_ASSIGN_OR_RETURN(access_log, http::AccessLog::Open(destination));
+  }
+
+  // Publish current CRLs before the first client asks (and before the port opens), so a
+  // stale CRL left from a stopped server is never the first thing served.
+  if (Status st = crls.RefreshDue(); !st.ok()) {
+    spdlog::warn("CRL refresh at start-up: {}", st.ToString());
+  }
+
+  http::Server server(options.http, &router, metrics.get(), access_log.get());
+  KYSO_RETURN_IF_ERROR(server.Start());
+
+  server.Every(options.revocation_poll, [&responder] {
+    if (Status st = responder->Poll(); !st.ok()) spdlog::warn("OCSP poll: {}", st.ToString());
+  });
+  server.Every(std::chrono::seconds(1), [&responder] {
+    if (Status st = responder->RefreshDue(2000); !st.ok()) {
+      spdlog::warn("OCSP re-signing: {}", st.ToString());
+    }
+  });
+  server.Every(std::chrono::seconds(30), [&crls] {
+    if (Status st = crls.RefreshDue(); !st.ok()) spdlog::warn("CRL refresh: {}", st.ToString());
+  });
+  // CRLs issued by the server append audit entries; seal them under a checkpoint regularly.
+  server.Every(std::chrono::seconds(60), [&instance] {
+    if (Status st = instance.authority().SealAudit(); !st.ok()) {
+      spdlog::warn("audit seal: {}", st.ToString());
+    }
+  });
+
+  std::atomic<bool> stopped{false};
+  std::thread signal_thread([&] {
+    const timespec tick{0, 200'000'000};
+    while (!stopped.load()) {
+      const int sig = sigtimedwait(&signals, nullptr, &tick);
+      if (sig == SIGINT || sig == SIGTERM) {
+        spdlog::info("signal {}: finishing requests in flight, then stopping", sig);
+        server.Shutdown();
+        return;
+      }
+    }
+  });
+
+  if (on_ready) on_ready(server.port());
+  server.Run();
+  stopped = true;
+  signal_thread.join();
+  return instance.authority().SealAudit();
+}
+
+}  // namespace kyso::app
