@@ -508,9 +508,22 @@ Result<Certificate> BuildCertificate(const CertificateTemplate& tmpl, const Cert
   auto der = std::make_shared<const Bytes>(buf, buf + len);
   OPENSSL_free(buf);
   // The X509 just signed is the certificate: re-parsing `der` would only decode the subject key
-  // again (an OSSL_DECODER run in OpenSSL 3.0), and that key is tmpl.subject_key.
-  return Certificate(std::shared_ptr<X509>(x.release(), X509_free), std::move(der),
-                     tmpl.subject_key);
+  // again (an OSSL_DECODER run in OpenSSL 3.0), and that key is tmpl.subject_key. openssl()
+  // re-parses lazily for the callers that hand the certificate to OpenSSL.
+  Certificate built(std::shared_ptr<X509>(x.release(), X509_free), std::move(der),
+                    tmpl.subject_key);
+  built.reparsed_ = std::make_shared<Certificate::Reparsed>();
+  return built;
+}
+
+X509* Certificate::openssl() const {
+  if (!reparsed_) return x509_.get();
+  std::call_once(reparsed_->once, [this] {
+    const unsigned char* p = der_->data();
+    X509* x = d2i_X509(nullptr, &p, static_cast<long>(der_->size()));
+    if (x) reparsed_->x509.reset(x, X509_free);
+  });
+  return reparsed_->x509 ? reparsed_->x509.get() : x509_.get();
 }
 
 }  // namespace kyso::x509

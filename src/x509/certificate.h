@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,7 +71,10 @@ class Certificate {
   // True if this certificate's signature verifies with `issuer_key`.
   bool IsSignedBy(const crypto::PublicKey& issuer_key) const;
 
-  X509* openssl() const { return x509_.get(); }
+  // The OpenSSL object, with its public key decodable (OpenSSL's verifier, CMS and OCSP
+  // builders need that). For a certificate fresh from BuildCertificate this decodes the DER
+  // once, on first use.
+  X509* openssl() const;
 
  private:
   Certificate(std::shared_ptr<X509> x509, std::shared_ptr<const Bytes> der,
@@ -79,8 +83,15 @@ class Certificate {
   friend Result<Certificate> BuildCertificate(const CertificateTemplate&, const Certificate*,
                                               const crypto::Signer&,
                                               const crypto::SignatureScheme&);
+  // Set by BuildCertificate, whose X509 carries the subject key as raw SPKI fields only
+  // (X509_PUBKEY_set0_param) and so cannot hand OpenSSL a decoded key.
+  struct Reparsed {
+    std::once_flag once;
+    std::shared_ptr<X509> x509;
+  };
   std::shared_ptr<X509> x509_;
   std::shared_ptr<const Bytes> der_;
+  std::shared_ptr<Reparsed> reparsed_;
   // Set by BuildCertificate: the key it was given, so the built X509 needs no decoded key.
   std::optional<crypto::PublicKey> subject_key_;
 };

@@ -1,6 +1,7 @@
 #include "x509/certificate.h"
 
 #include <gtest/gtest.h>
+#include <openssl/x509.h>
 
 #include "testlib/csr_factory.h"
 
@@ -41,6 +42,22 @@ TEST(Certificate, SelfSignedRootForEveryKeyType) {
     EXPECT_EQ(root.cert.serial_hex(), "0102");
     EXPECT_EQ(root.cert.subject().First("O"), "Ban Cơ yếu Chính phủ");
   }
+}
+
+// A certificate fresh from BuildCertificate must be usable by OpenSSL's own verifier: its
+// subject key was set from raw SPKI fields, which OpenSSL cannot decode on demand.
+TEST(Certificate, BuiltCertificateWorksWithOpenSslVerification) {
+  Ca root = MakeRoot("ec:P-256");
+  ASSERT_NE(X509_get0_pubkey(root.cert.openssl()), nullptr);
+  X509_STORE* store = X509_STORE_new();
+  X509_STORE_add_cert(store, root.cert.openssl());
+  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+  X509_STORE_CTX_init(ctx, store, root.cert.openssl(), nullptr);
+  X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), 1700000000 + 100);
+  EXPECT_EQ(X509_verify_cert(ctx), 1)
+      << X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+  X509_STORE_CTX_free(ctx);
+  X509_STORE_free(store);
 }
 
 TEST(Certificate, RsaPssSignature) {
