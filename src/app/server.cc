@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "api/routes.h"
@@ -103,10 +104,20 @@ Status Serve(Instance& instance, const ServeOptions& options,
     }
   });
 
+  // Load pre-signed answers (`kyso ocsp presign`, or a previous run) into memory while the
+  // server already answers: until an answer is warm it is read from the store on first use.
+  std::thread warm([&responder] {
+    auto warmed = responder->WarmFromStore();
+    if (!warmed.ok()) spdlog::warn("OCSP warm-up: {}", warmed.status().ToString());
+  });
+
   if (on_ready) on_ready(server.port());
   server.Run();
   stopped = true;
   signal_thread.join();
+  warm.join();
+  // Answers signed since the last background flush go to the store for the next start.
+  if (Status st = responder->Flush(); !st.ok()) spdlog::warn("OCSP flush: {}", st.ToString());
   return instance.authority().SealAudit();
 }
 

@@ -28,7 +28,7 @@ CrlPublisher::Slot& CrlPublisher::SlotFor(const std::string& ca, bool delta) {
   return *slot;
 }
 
-Result<bool> CrlPublisher::Due(const LoadedCa& ca, const store::CrlRecord& crl, bool delta) {
+Result<bool> CrlPublisher::Due(int64_t ca_id, const store::CrlRecord& crl, bool delta) {
   const UnixSeconds now = clock_->Now();
   const UnixSeconds validity = crl.next_update - crl.this_update;
   if (now >= crl.next_update ||
@@ -36,10 +36,10 @@ Result<bool> CrlPublisher::Due(const LoadedCa& ca, const store::CrlRecord& crl, 
     return true;
   }
   KYSO_ASSIGN_OR_RETURN(auto tx, db_->Begin(store::TransactionMode::kRead));
-  KYSO_ASSIGN_OR_RETURN(int64_t max_seq, tx->MaxRevocationSeq(ca.record.id));
+  KYSO_ASSIGN_OR_RETURN(int64_t max_seq, tx->MaxRevocationSeq(ca_id));
   if (delta) {
     if (max_seq > crl.max_revocation_seq) return true;
-    KYSO_ASSIGN_OR_RETURN(auto full, tx->LatestCrl(ca.record.id, false));
+    KYSO_ASSIGN_OR_RETURN(auto full, tx->LatestCrl(ca_id, false));
     return full && crl.base_number != full->number;
   }
   return max_seq > crl.max_revocation_seq &&
@@ -48,23 +48,28 @@ Result<bool> CrlPublisher::Due(const LoadedCa& ca, const store::CrlRecord& crl, 
 
 Result<std::shared_ptr<const PublishedCrl>> CrlPublisher::Current(const std::string& ca_name,
                                                                   bool delta) {
-  auto loaded = authority_->LoadCa(ca_name);
-  if (!loaded.ok()) {
-    if (loaded.status().code() == StatusCode::kNotFound) {
-      return NotFound("crl.unknown_ca", "no CA named '" + ca_name + "'");
+  int64_t ca_id = 0;
+  {
+    KYSO_ASSIGN_OR_RETURN(auto tx, db_->Begin(store::TransactionMode::kRead));
+    auto ca = tx->GetCaByName(ca_name);
+    if (!ca.ok()) {
+      if (ca.status().code() == StatusCode::kNotFound) {
+        return NotFound("crl.unknown_ca", "no CA named '" + ca_name + "'");
+      }
+      return ca.status();
     }
-    return loaded.status();
+    ca_id = ca->id;
   }
   Slot& slot = SlotFor(ca_name, delta);
   std::lock_guard<std::mutex> lock(slot.mu);
   if (!slot.current) {
     KYSO_ASSIGN_OR_RETURN(auto tx, db_->Begin(store::TransactionMode::kRead));
-    KYSO_ASSIGN_OR_RETURN(auto latest, tx->LatestCrl(loaded->record.id, delta));
+    KYSO_ASSIGN_OR_RETURN(auto latest, tx->LatestCrl(ca_id, delta));
     if (latest) slot.current = Publish(ca_name, std::move(*latest));
   }
   bool due = true;
   if (slot.current) {
-    auto d = Due(*loaded, slot.current->record, delta);
+    auto d = Due(ca_id, slot.current->record, delta);
     // A store hiccup while checking: keep serving what is still valid.
     due = d.ok() ? *d : clock_->Now() >= slot.current->record.next_update;
   }

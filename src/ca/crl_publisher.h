@@ -60,8 +60,8 @@ class CrlPublisher {
     std::shared_ptr<const PublishedCrl> current;
   };
   Slot& SlotFor(const std::string& ca, bool delta);
-  // Whether `crl` must be replaced now; `why` says why (for logs).
-  Result<bool> Due(const LoadedCa& ca, const store::CrlRecord& crl, bool delta);
+  // Whether `crl` of the CA with id `ca_id` must be replaced now.
+  Result<bool> Due(int64_t ca_id, const store::CrlRecord& crl, bool delta);
 
   CertificateAuthority* authority_;
   store::Database* db_;

@@ -30,9 +30,11 @@ class CrlPublisherTest : public ::testing::Test {
                     3653,
                     crypto::RsaPadding::kPkcs1v15,
                     {"anyPolicy"}};
-    spec.ocsp = {"/C=VN/CN=OCSP", *crypto::KeySpec::Parse("ec:P-256"), "ocsp-signer", std::nullopt};
-    spec.tsa = {"/C=VN/CN=TSA", *crypto::KeySpec::Parse("ec:P-256"), "tsa", std::nullopt};
-    spec.audit_subject = "/C=VN/CN=Audit";
+    spec.ocsp = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=OCSP", *crypto::KeySpec::Parse("ec:P-256"),
+                 "ocsp-signer", std::nullopt};
+    spec.tsa = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=TSA", *crypto::KeySpec::Parse("ec:P-256"), "tsa",
+                std::nullopt};
+    spec.audit_subject = "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Audit";
     spec.audit_key = *crypto::KeySpec::Parse("ec:P-256");
     CertificateAuthority::Dependencies deps{db_.get(), &keys_,  &profiles_,           &clock_,
                                             &rng_,     &audit_, PublicationSettings{}};

@@ -10,6 +10,8 @@
 #include "app/server.h"
 #include "base/files.h"
 #include "cli/render.h"
+#include "ocsp/presign.h"
+#include "ocsp/rollover.h"
 #include "store/revocation_reason.h"
 #include "x509/certificate.h"
 
@@ -575,23 +577,24 @@ void AddServe(CLI::App& app, Globals& g, int& rc) {
   cmd->add_option("--tls-key", *tls_key, "PEM private key of --tls-cert");
   cmd->add_option("--tls-key-passphrase-file", *tls_pass_file,
                   "File holding the passphrase of an encrypted --tls-key");
-  cmd->add_option("--access-log", o->access_log,
-                  "JSON access log: a file, '-' for stdout, 'off' (default <data>/logs/access.log)");
+  cmd->add_option(
+      "--access-log", o->access_log,
+      "JSON access log: a file, '-' for stdout, 'off' (default <data>/logs/access.log)");
   auto* policy_opt = cmd->add_option("--tsa-policy", *tsa_policy,
                                      "TSA policy OID (default: kyso.json services.tsa_policy_oid)");
   auto* accuracy_opt = cmd->add_option("--tsa-accuracy", *tsa_accuracy, "Stated accuracy, seconds")
                            ->check(CLI::Range(0, 3600));
-  auto* hours_opt =
-      cmd->add_option("--ocsp-validity-hours", *ocsp_hours, "nextUpdate - thisUpdate of OCSP answers")
-          ->check(CLI::Range(1, 24 * 7));
+  auto* hours_opt = cmd->add_option("--ocsp-validity-hours", *ocsp_hours,
+                                    "nextUpdate - thisUpdate of OCSP answers")
+                        ->check(CLI::Range(1, 24 * 7));
   cmd->add_option("--ocsp-cache-mb", *cache_mb, "Memory for pre-signed OCSP responses")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 16));
   cmd->callback([&, o, tls_cert, tls_key, tls_pass_file, tsa_policy, tsa_accuracy, ocsp_hours,
                  cache_mb, policy_opt, accuracy_opt, hours_opt]() {
     if (tls_cert->empty() != tls_key->empty()) {
-      rc = ReportError(g, InvalidArgument("serve.tls_incomplete",
-                                          "--tls-cert and --tls-key go together"));
+      rc = ReportError(
+          g, InvalidArgument("serve.tls_incomplete", "--tls-cert and --tls-key go together"));
       return;
     }
     app::ServeOptions options = *o;
@@ -636,6 +639,87 @@ void AddServe(CLI::App& app, Globals& g, int& rc) {
   });
 }
 
+void AddOcsp(CLI::App& app, Globals& g, int& rc) {
+  auto* ocsp = app.add_subcommand("ocsp", "The OCSP responder's pre-signed answers and its key");
+  ocsp->require_subcommand(1);
+
+  auto* presign = ocsp->add_subcommand(
+      "presign", "Sign every certificate's answer ahead (RFC 5019), optionally as files for a CDN");
+  auto export_dir = std::make_shared<std::string>();
+  auto threads = std::make_shared<unsigned>(0);
+  auto hours = std::make_shared<int>(0);
+  presign->add_option("--export", *export_dir,
+                      "Also write each answer as DIR/<base64url request> plus DIR/index.tsv");
+  presign->add_option("--threads", *threads, "Signing threads (default: one per core)");
+  auto* hours_opt = presign
+                        ->add_option("--validity-hours", *hours,
+                                     "nextUpdate - thisUpdate (default: kyso.json services)")
+                        ->check(CLI::Range(1, 24 * 7));
+  presign->callback([&, export_dir, threads, hours, hours_opt]() {
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      ocsp::ResponderOptions options;
+      options.validity_seconds =
+          (hours_opt->count() ? *hours : inst.config().services.ocsp_validity_hours) * 3600;
+      options.refresh_margin_seconds =
+          std::min(options.refresh_margin_seconds, options.validity_seconds / 4);
+      ocsp::PresignOptions p;
+      p.export_dir = *export_dir;
+      p.threads = *threads;
+      KYSO_ASSIGN_OR_RETURN(auto report,
+                            ocsp::Presign(inst.db(), inst.keys(), inst.clock(), options, p));
+      if (g.json) {
+        PrintJson({{"certificates", report.certificates},
+                   {"good", report.good},
+                   {"revoked", report.revoked},
+                   {"stored", report.stored},
+                   {"skipped", report.skipped},
+                   {"files", report.files},
+                   {"this_update", FormatUtc(report.this_update)},
+                   {"next_update", FormatUtc(report.next_update)}});
+      } else {
+        std::cerr << "Pre-signed " << report.stored << " OCSP answers (" << report.good << " good, "
+                  << report.revoked << " revoked) for " << report.cas << " CA(s), valid until "
+                  << FormatUtc(report.next_update);
+        if (!export_dir->empty()) std::cerr << "; " << report.files << " files in " << *export_dir;
+        std::cerr << "\n";
+      }
+      return Status::Ok();
+    });
+  });
+
+  auto* rollover = ocsp->add_subcommand(
+      "rollover", "New responder key and certificate; running servers switch without downtime");
+  auto key = std::make_shared<std::string>();
+  auto days = std::make_shared<int>(0);
+  rollover->add_option("--key", *key, "Key spec (default: the current one's)");
+  auto* days_opt = rollover->add_option("--days", *days, "Validity (default: the profile's)");
+  rollover->callback([&, key, days, days_opt]() {
+    rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
+      ocsp::RolloverOptions options;
+      if (!key->empty()) {
+        KYSO_ASSIGN_OR_RETURN(options.key, crypto::KeySpec::Parse(*key));
+      }
+      if (days_opt->count()) options.validity_days = *days;
+      KYSO_ASSIGN_OR_RETURN(
+          auto result,
+          ocsp::RolloverResponder(inst.authority(), inst.db(), inst.keys(), inst.clock(), options));
+      KYSO_RETURN_IF_ERROR(WriteFileAtomic(inst.data_dir() + "/certs/ocsp-signer.pem",
+                                           AsBytes(result.certificate.ToPem()), 0644));
+      if (g.json) {
+        PrintJson({{"serial", result.certificate.serial_hex()},
+                   {"previous_serial", result.previous.serial_hex()},
+                   {"key", result.key_ref},
+                   {"not_after", FormatUtc(result.certificate.not_after())}});
+      } else {
+        std::cerr << "New OCSP responder certificate " << result.certificate.serial_hex()
+                  << " (replaces " << result.previous.serial_hex()
+                  << "); running servers switch within milliseconds\n";
+      }
+      return Status::Ok();
+    });
+  });
+}
+
 }  // namespace
 
 int Run(int argc, char** argv) {
@@ -659,6 +743,7 @@ int Run(int argc, char** argv) {
   AddCrl(app, g, rc);
   AddAudit(app, g, rc);
   AddServe(app, g, rc);
+  AddOcsp(app, g, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -444,7 +444,7 @@ Status Responder::RefreshDue(size_t max_count) {
         return retired(entry.identity) ||
                entry.next_update - now < options_.background_refresh_seconds;
       },
-      max_count * 4);
+      max_count > SIZE_MAX / 4 ? SIZE_MAX : max_count * 4);
   // Responses of a previous key first, then the soonest to expire.
   std::sort(due.begin(), due.end(), [&](const auto& a, const auto& b) {
     const bool a_retired = retired(a.identity), b_retired = retired(b.identity);

@@ -236,13 +236,39 @@ Bytes OctetStringBytes(const ASN1_OCTET_STRING* s) {
   return Bytes(data, data + ASN1_STRING_length(s));
 }
 
+// True when `cert_id` is a CertID in DER at the tag and length level, with hashAlgorithm
+// parameters absent or NULL (RFC 5754 §2: either is seen for the SHA-2 family).
+bool IsDerCertId(ByteSpan der, const Tlv& cert_id) {
+  Tlv algorithm, oid, name_hash, key_hash, serial;
+  if (cert_id.tag != kTagSequence || !ReadTlv(der, cert_id.content, &algorithm) ||
+      algorithm.tag != kTagSequence || !ReadTlv(der, algorithm.content, &oid) || oid.tag != 0x06 ||
+      oid.end() > algorithm.end()) {
+    return false;
+  }
+  if (oid.end() != algorithm.end()) {
+    Tlv null;
+    if (!ReadTlv(der, oid.end(), &null) || null.tag != 0x05 || null.length != 0 ||
+        null.end() != algorithm.end()) {
+      return false;
+    }
+  }
+  return ReadTlv(der, algorithm.end(), &name_hash) && name_hash.tag == kTagOctetString &&
+         ReadTlv(der, name_hash.end(), &key_hash) && key_hash.tag == kTagOctetString &&
+         ReadTlv(der, key_hash.end(), &serial) && serial.tag == kTagInteger &&
+         serial.end() == cert_id.end();
+}
+
 // Where each Request's CertID lies in a request OpenSSL has accepted, found by walking its
-// DER: the echo is then the client's own octets, without re-encoding them. Returns how many
-// were found (0 when the input is not plain DER, e.g. BER lengths OpenSSL tolerates; the
-// caller then re-encodes).
+// DER: the echo is the client's own octets, never a re-encoding. Returns how many were found,
+// or 0 when the request is not DER where it matters (OpenSSL's decoder tolerates some BER,
+// e.g. a primitive SEQUENCE tag, and re-encodes what it tolerated into octets it then refuses
+// to read).
 size_t FindCertIds(ByteSpan der, std::array<ByteSpan, OcspRequest::kMaxCertIds>& out) {
-  Tlv request, tbs, field, request_list, one, cert_id;
-  if (!ReadTlv(der, 0, &request) || !ReadTlv(der, request.content, &tbs)) return 0;
+  Tlv request, tbs, field, one, cert_id;
+  if (!ReadTlv(der, 0, &request) || request.tag != kTagSequence ||
+      !ReadTlv(der, request.content, &tbs) || tbs.tag != kTagSequence) {
+    return 0;
+  }
   size_t pos = tbs.content;
   // version [0] and requestorName [1] come before requestList.
   while (true) {
@@ -250,13 +276,13 @@ size_t FindCertIds(ByteSpan der, std::array<ByteSpan, OcspRequest::kMaxCertIds>&
     if (field.tag != 0xA0 && field.tag != 0xA1) break;
     pos = field.end();
   }
-  request_list = field;
+  const Tlv request_list = field;
   if (request_list.tag != kTagSequence) return 0;
   size_t count = 0;
   for (pos = request_list.content; pos < request_list.end(); pos = one.end()) {
-    if (count == out.size() || !ReadTlv(der, pos, &one) || one.end() > request_list.end() ||
-        !ReadTlv(der, one.content, &cert_id) || cert_id.tag != kTagSequence ||
-        cert_id.end() > one.end()) {
+    if (count == out.size() || !ReadTlv(der, pos, &one) || one.tag != kTagSequence ||
+        one.end() > request_list.end() || !ReadTlv(der, one.content, &cert_id) ||
+        cert_id.end() > one.end() || !IsDerCertId(der, cert_id)) {
       return 0;
     }
     out[count++] = der.subspan(cert_id.start, cert_id.end() - cert_id.start);
@@ -264,8 +290,8 @@ size_t FindCertIds(ByteSpan der, std::array<ByteSpan, OcspRequest::kMaxCertIds>&
   return count;
 }
 
-// `raw`: the CertID's octets in the request when FindCertIds found them.
-Result<OcspCertId> ReadCertId(OCSP_CERTID* cid, std::optional<ByteSpan> raw) {
+// `raw`: the CertID's octets in the request, as FindCertIds found them.
+Result<OcspCertId> ReadCertId(OCSP_CERTID* cid, ByteSpan raw) {
   ASN1_OCTET_STRING* name_hash = nullptr;
   ASN1_OCTET_STRING* key_hash = nullptr;
   ASN1_OBJECT* md = nullptr;
@@ -293,15 +319,7 @@ Result<OcspCertId> ReadCertId(OCSP_CERTID* cid, std::optional<ByteSpan> raw) {
   }
   id.serial_hex = internal::SerialHex(serial);
   if (ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER) id.serial_hex.insert(0, "-");
-  if (raw) {
-    id.der.assign(raw->begin(), raw->end());
-    return id;
-  }
-  unsigned char* der = nullptr;
-  const int len = i2d_OCSP_CERTID(cid, &der);
-  if (len <= 0) return MalformedRequest("CertID cannot be re-encoded");
-  id.der.assign(der, der + len);
-  OPENSSL_free(der);
+  id.der.assign(raw.begin(), raw.end());
   return id;
 }
 
@@ -452,7 +470,9 @@ Result<OcspRequest> OcspRequest::Parse(ByteSpan der) {
   }
   out.ids.reserve(static_cast<size_t>(count));
   std::array<ByteSpan, kMaxCertIds> raw;
-  const bool have_raw = FindCertIds(der, raw) == static_cast<size_t>(count);
+  if (FindCertIds(der, raw) != static_cast<size_t>(count)) {
+    return MalformedRequest("the request is not DER (X.690 §10)");
+  }
   for (int i = 0; i < count; ++i) {
     OCSP_ONEREQ* one = OCSP_request_onereq_get0(req.get(), i);
     for (int e = 0; e < OCSP_ONEREQ_get_ext_count(one); ++e) {
@@ -463,9 +483,7 @@ Result<OcspRequest> OcspRequest::Parse(ByteSpan der) {
             "unsupported critical single-request extension " + ExtensionName(ext));
       }
     }
-    KYSO_ASSIGN_OR_RETURN(OcspCertId id, ReadCertId(OCSP_onereq_get0_id(one),
-                                                    have_raw ? std::optional<ByteSpan>(raw[i])
-                                                             : std::optional<ByteSpan>()));
+    KYSO_ASSIGN_OR_RETURN(OcspCertId id, ReadCertId(OCSP_onereq_get0_id(one), raw[i]));
     out.ids.push_back(std::move(id));
   }
 

@@ -126,6 +126,30 @@ out=$(ocsp "$LATER" -no_nonce)
 expect_contains "next query already says revoked" "0x$LATER: revoked" "$out"
 expect_contains "with the reason" "Reason: affiliationChanged" "$out"
 
+# --- pre-signed answers exported as files a plain web server can serve ---
+out=$("$KYSO" --json ocsp presign --export "$WORK/ocsp-export")
+expect_contains "presign stores answers" '"stored":' "$out"
+expect_contains "presign counts the revoked" '"revoked": 2' "$out"
+name=$(grep "^$GOOD" "$WORK/ocsp-export/index.tsv" | cut -f4)
+[ -n "$name" ] && [ -f "$WORK/ocsp-export/$name" ] && ok "exported file named in index.tsv" \
+  || not_ok "exported file named in index.tsv" "$(head -3 "$WORK/ocsp-export/index.tsv")"
+expect_eq "exported name is the base64url of the GET request" "$b64" "$name"
+out=$(openssl ocsp -respin "$WORK/ocsp-export/$name" -issuer "$ISSUING" -serial "0x$GOOD" \
+  -CAfile "$ROOT" -verify_other "$ISSUING" 2>&1)
+expect_contains "exported answer verifies" "Response verify OK" "$out"
+expect_contains "exported answer: good" "0x$GOOD: good" "$out"
+
+# --- responder key rollover while serving ---
+old_id=$(ocsp "$GOOD" -resp_text | grep -A1 'Responder Id' | head -2)
+expect_success "ocsp rollover" "$KYSO" ocsp rollover
+sleep 0.1
+out=$(ocsp "$GOOD" -resp_text)
+new_id=$(grep -A1 'Responder Id' <<< "$out" | head -2)
+[ -n "$new_id" ] && [ "$new_id" != "$old_id" ] && ok "answers now signed by the new responder key" \
+  || not_ok "answers now signed by the new responder key" "old: $old_id" "new: $new_id"
+expect_contains "new responder's answers verify" "Response verify OK" "$out"
+expect_contains "new responder: still good" "0x$GOOD: good" "$out"
+
 # --- in-band OCSP errors ---
 curl -s -o malformed.resp --data-binary 'not an ocsp request' \
   -H 'Content-Type: application/ocsp-request' "$URL/ocsp"
