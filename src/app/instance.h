@@ -8,6 +8,7 @@
 //   keys/            CA and service keys, encrypted PKCS#8, mode 0600
 //   certs/           root.pem, issuing.pem, chain.pem, ocsp-signer.pem, tsa.pem, audit.pem
 //   crl/             the latest CRLs, as published
+//   logs/            access.log of `kyso serve` (JSON lines)
 //   demo-passphrase  --demo only: the generated key passphrase (mode 0600)
 #pragma once
 
