@@ -23,7 +23,7 @@ struct ServeOptions {
   tsa::TsaOptions tsa;
   // How often the server looks for revocations committed by other processes (the CLI, other
   // nodes); bounds how long a pre-signed "good" can outlive a revocation made elsewhere.
-  std::chrono::milliseconds revocation_poll{5};
+  std::chrono::milliseconds revocation_poll{10};
 };
 
 // Runs the server until a signal asks it to stop; returns OK after a graceful shutdown.
