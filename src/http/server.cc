@@ -209,6 +209,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                     "request body of " + std::to_string(*length) + " bytes exceeds the limit of " +
                         std::to_string(limit));
     }
+    // A small body usually arrived with the head: parse what is buffered now, and only go back
+    // to the socket (an async read with its own timer) for the rest.
+    while (!parser_->is_done() && buffer_.size() > 0) {
+      beast::error_code put_ec;
+      const size_t used = parser_->put(buffer_.data(), put_ec);
+      buffer_.consume(used);
+      if (put_ec == bhttp::error::need_more) break;
+      if (put_ec) return OnReadError(put_ec);
+      if (used == 0) break;
+    }
     if (parser_->is_done()) return Handle();
     beast::get_lowest_layer(stream_).expires_after(server_->options().body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
