@@ -84,6 +84,9 @@ Status Serve(Instance& instance, const ServeOptions& options,
   server.Every(std::chrono::seconds(30), [&crls] {
     if (Status st = crls.RefreshDue(); !st.ok()) spdlog::warn("CRL refresh: {}", st.ToString());
   });
+  if (access_log) {
+    server.Every(std::chrono::milliseconds(100), [log = access_log.get()] { log->Flush(); });
+  }
   // CRLs issued by the server append audit entries; seal them under a checkpoint regularly.
   server.Every(std::chrono::seconds(60), [&instance] {
     if (Status st = instance.authority().SealAudit(); !st.ok()) {

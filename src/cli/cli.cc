@@ -1,10 +1,12 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "app/instance.h"
 #include "app/server.h"
@@ -570,7 +572,10 @@ void AddServe(CLI::App& app, Globals& g, int& rc) {
   auto ocsp_hours = std::make_shared<int>(0);
   auto cache_mb = std::make_shared<size_t>(o->ocsp.cache_max_bytes >> 20);
   cmd->add_option("--listen", o->http.listen, "host:port to listen on")->capture_default_str();
-  cmd->add_option("--workers", o->http.workers, "I/O threads")
+  // One I/O thread per core: with the handlers' per-request work (parsing, signing), two
+  // threads beat one on this 2-core machine in every benchmark phase (docs/performance.md).
+  o->http.workers = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
+  cmd->add_option("--workers", o->http.workers, "I/O threads (default: one per core)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   cmd->add_option("--tls-cert", *tls_cert, "PEM certificate chain: serve HTTPS (TLS 1.2+)");

@@ -1,6 +1,5 @@
 #include "http/access_log.h"
 
-#include <spdlog/async.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -35,21 +34,16 @@ void AppendEscaped(std::string& out, std::string_view s, size_t limit) {
   }
 }
 
-std::once_flag thread_pool_once;
-
 }  // namespace
 
 AccessLog::AccessLog(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
 
 AccessLog::~AccessLog() {
-  if (logger_) logger_->flush();
+  Flush();
 }
 
 Result<std::unique_ptr<AccessLog>> AccessLog::Open(const std::string& destination) {
   try {
-    // One background thread with a bounded queue; when it is full the oldest line is dropped
-    // rather than stalling an I/O thread (overrun_oldest).
-    std::call_once(thread_pool_once, [] { spdlog::init_thread_pool(65536, 1); });
     spdlog::sink_ptr sink;
     if (destination == "-") {
       sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
@@ -59,10 +53,8 @@ Result<std::unique_ptr<AccessLog>> AccessLog::Open(const std::string& destinatio
       if (!parent.empty()) std::filesystem::create_directories(parent, ec);
       sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(destination, false);
     }
-    auto logger = std::make_shared<spdlog::async_logger>(
-        "access", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::overrun_oldest);
+    auto logger = std::make_shared<spdlog::logger>("access", sink);
     logger->set_pattern("%v");
-    logger->flush_on(spdlog::level::err);
     return std::unique_ptr<AccessLog>(new AccessLog(std::move(logger)));
   } catch (const std::exception& e) {
     return Unavailable("http.access_log",

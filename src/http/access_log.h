@@ -1,5 +1,9 @@
-// AccessLog: one JSON object per request (JSON Lines), written through spdlog's asynchronous
-// logger so the I/O thread only formats the line and enqueues it.
+// AccessLog: one JSON object per request (JSON Lines), written through spdlog.
+//
+// Lines are gathered in memory and handed to spdlog's file sink in batches — when 256 KiB have
+// gathered, and on Flush(), which `kyso serve` calls every 100 ms and at shutdown. A logger call
+// per request (with spdlog's async queue, a condition-variable wake-up per line) cost a fifth
+// of the OCSP responder's throughput; a batch costs one write(2) per ~1,500 requests.
 //
 //   {"ts":"2026-11-21T10:00:00.123Z","remote":"127.0.0.1:51234","method":"POST","path":"/ocsp",
 //    "route":"ocsp_post","status":200,"bytes":1187,"us":84,"tls":false}
@@ -9,6 +13,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -45,7 +50,11 @@ class AccessLog {
 
  private:
   explicit AccessLog(std::shared_ptr<spdlog::logger> logger);
+  void FlushLocked();
+
   std::shared_ptr<spdlog::logger> logger_;
+  std::mutex mu_;
+  std::string pending_;  // complete lines, each ending in '\n'; guarded by mu_
 };
 
 }  // namespace kyso::http

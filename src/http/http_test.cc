@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <utility>  // before Boost 1.74 Asio, whose awaitable.hpp needs std::exchange
@@ -98,6 +100,29 @@ TEST(AccessLogTest, FormatEscapesHostileInput) {
   EXPECT_EQ(line, R"({"ts":"2023-11-14T22:13:20.123Z","remote":"127.0.0.1:5000","method":"GET",)"
                   R"("path":"/x\"\u000a\u0001\u00ff","route":"unmatched","status":404,"bytes":10,)"
                   R"("us":12,"tls":false})");
+}
+
+TEST(AccessLogTest, BatchesLinesIntoTheFile) {
+  const std::string path =
+      ::testing::TempDir() + "/kyso-access-" + std::to_string(getpid()) + "/access.log";
+  auto log = AccessLog::Open(path);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  AccessRecord rec;
+  rec.method = "POST";
+  rec.route = "ocsp_post";
+  for (int status : {200, 404, 413}) {
+    rec.status = status;
+    (*log)->Write(rec);
+  }
+  (*log)->Flush();
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[0].find("\"status\":200"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[2].find("\"status\":413"), std::string::npos) << lines[2];
+  EXPECT_EQ(lines[1].front(), '{');
+  EXPECT_EQ(lines[1].back(), '}');
 }
 
 TEST(MetricsTest, RendersPrometheusText) {
