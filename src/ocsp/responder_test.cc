@@ -26,6 +26,7 @@
 #include "policy/profile.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testlib/csr_factory.h"
+#include "testlib/shell.h"
 #include "testlib/temp_dir.h"
 
 namespace kyso::ocsp {
@@ -884,12 +885,8 @@ class ResponderCliTest : public ResponderTest {
 
 std::string RunCommand(const std::string& command) {
   std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return "popen failed";
-  char buf[512];
-  while (fgets(buf, sizeof buf, pipe) != nullptr) output += buf;
-  const int rc = pclose(pipe);
-  return output + "\nexit " + std::to_string(WEXITSTATUS(rc));
+  const int rc = testlib::Shell(command, &output);
+  return output + "\nexit " + std::to_string(rc);
 }
 
 TEST_F(ResponderCliTest, OpensslOcspCommandAcceptsExportedResponses) {

@@ -13,6 +13,7 @@
 #include "base/files.h"
 #include "ca/hierarchy.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testlib/shell.h"
 #include "testlib/temp_dir.h"
 #include "tsa/serial_allocator.h"
 #include "tsa/time_stamp_authority.h"
@@ -24,22 +25,10 @@
 namespace kyso::tsa {
 namespace {
 
-// Runs a shell command; returns its exit status and puts stdout+stderr in *output.
-int Shell(const std::string& command, std::string* output = nullptr) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, n);
-  int status = pclose(pipe);
-  if (output != nullptr) *output = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using testlib::Shell;
 
 void Write(const std::string& path, ByteSpan data) {
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+  testlib::WriteBytes(path, data);
 }
 
 // A store whose write transactions can be made to fail, and which counts them.

@@ -17,14 +17,9 @@ using namespace internal::der;  // NOLINT(google-build-using-namespace): interna
 
 // --- object identifiers -----------------------------------------------------------------------
 
-// RFC 5652 §4 id-data, §5.1 id-signedData, §11.1-3 content-type, message-digest, signing-time.
+// RFC 5652 §4 id-data, §11.3 signing-time (the other CMS OIDs are in der_writer.h).
 constexpr std::string_view kIdData = "1.2.840.113549.1.7.1";
-constexpr std::string_view kIdSignedData = "1.2.840.113549.1.7.2";
-constexpr std::string_view kIdContentType = "1.2.840.113549.1.9.3";
-constexpr std::string_view kIdMessageDigest = "1.2.840.113549.1.9.4";
 constexpr std::string_view kIdSigningTime = "1.2.840.113549.1.9.5";
-// RFC 5035 §5.4 id-aa-signingCertificateV2.
-constexpr std::string_view kIdAaSigningCertificateV2 = "1.2.840.113549.1.9.16.2.47";
 // ETSI EN 319 122-1 §5.2.3 (RFC 5126 §5.11.1) id-aa-ets-commitmentType.
 constexpr std::string_view kIdAaEtsCommitmentType = "1.2.840.113549.1.9.16.2.16";
 // RFC 3161 Appendix A id-aa-signatureTimeStampToken.

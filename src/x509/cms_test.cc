@@ -12,6 +12,7 @@
 #include "crypto/digest.h"
 #include "crypto/key.h"
 #include "crypto/signer.h"
+#include "testlib/shell.h"
 #include "testlib/temp_dir.h"
 #include "x509/openssl_util.h"
 #include "x509/timestamp.h"
@@ -29,22 +30,10 @@ constexpr std::string_view kSigningCertV2Oid = "1.2.840.113549.1.9.16.2.47";
 constexpr std::string_view kTimeStampTokenOid = "1.2.840.113549.1.9.16.2.14";
 constexpr std::string_view kCommitmentTypeOid = "1.2.840.113549.1.9.16.2.16";
 
-// Runs a shell command; returns its exit status and puts stdout+stderr in *output.
-int Shell(const std::string& command, std::string* output = nullptr) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, n);
-  int status = pclose(pipe);
-  if (output != nullptr) *output = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using testlib::Shell;
 
 void Write(const std::string& path, ByteSpan data) {
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+  testlib::WriteBytes(path, data);
 }
 void Write(const std::string& path, std::string_view text) {
   Write(path, AsBytes(text));

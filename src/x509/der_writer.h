@@ -26,6 +26,14 @@
 
 namespace kyso::x509::internal::der {
 
+// Object identifiers shared by the CMS writers (cms.cc, timestamp.cc).
+// RFC 5652 §5.1 id-signedData; §11.1-2 id-contentType, id-messageDigest.
+inline constexpr std::string_view kIdSignedData = "1.2.840.113549.1.7.2";
+inline constexpr std::string_view kIdContentType = "1.2.840.113549.1.9.3";
+inline constexpr std::string_view kIdMessageDigest = "1.2.840.113549.1.9.4";
+// RFC 5035 §5.4 id-aa-signingCertificateV2 (RFC 5816 §2.2.1 for time-stamps).
+inline constexpr std::string_view kIdAaSigningCertificateV2 = "1.2.840.113549.1.9.16.2.47";
+
 inline constexpr uint8_t kBoolean = 0x01;
 inline constexpr uint8_t kInteger = 0x02;
 inline constexpr uint8_t kBitString = 0x03;

@@ -26,14 +26,8 @@ using namespace internal::der;  // NOLINT(google-build-using-namespace): interna
 
 // --- object identifiers -----------------------------------------------------------------------
 
-// RFC 5652 §5.1 id-signedData, §11.1-2 id-contentType and id-messageDigest.
-constexpr std::string_view kIdSignedData = "1.2.840.113549.1.7.2";
-constexpr std::string_view kIdContentType = "1.2.840.113549.1.9.3";
-constexpr std::string_view kIdMessageDigest = "1.2.840.113549.1.9.4";
-// RFC 3161 §2.4.2 id-ct-TSTInfo.
+// RFC 3161 §2.4.2 id-ct-TSTInfo (the CMS OIDs are in der_writer.h).
 constexpr std::string_view kIdCtTstInfo = "1.2.840.113549.1.9.16.1.4";
-// RFC 5035 §5.4 (used by RFC 5816 §2.2.1) id-aa-signingCertificateV2.
-constexpr std::string_view kIdAaSigningCertificateV2 = "1.2.840.113549.1.9.16.2.47";
 
 struct ImprintAlgorithmInfo {
   ImprintAlgorithm alg;
