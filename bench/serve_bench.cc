@@ -211,8 +211,8 @@ int Prepare(const std::map<std::string, std::string>& flags) {
   auto instance = Take(app::Instance::Open(data, open_options), "open " + data);
 
   std::unique_ptr<BIO, Free> bio(BIO_new_file((data + "/certs/issuing.pem").c_str(), "r"));
-  std::unique_ptr<X509, Free> issuer(
-      bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  std::unique_ptr<X509, Free> issuer(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)
+                                         : nullptr);
   if (!issuer) Die(data + "/certs/issuing.pem", "cannot read the issuing CA certificate");
 
   std::ofstream nononce(out + "/ocsp-nononce.bin", std::ios::binary);

@@ -1,13 +1,12 @@
 // Fuzz target: what `kyso serve` does with the bytes of a request before a service sees them —
 // Beast's HTTP/1.1 parser under the server's limits, our router, and the RFC 6960 Appendix A.1
 // GET path decoding (percent-decoding, then base64 of either alphabet).
-#include <utility>  // before Boost 1.74 Asio, whose awaitable.hpp needs std::exchange
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
+#include <utility>  // before Boost 1.74 Asio, whose awaitable.hpp needs std::exchange
 
 #include "api/routes.h"
 #include "http/router.h"

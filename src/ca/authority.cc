@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/parallel.h"
 #include "ca/records.h"
 #include "ca/serial.h"
 #include "store/revocation_reason.h"
@@ -237,24 +238,6 @@ Result<IssuedCertificate> CertificateAuthority::Issue(const IssueRequest& reques
 }
 
 namespace {
-
-// Runs body(i) for i in [0, n) on up to `workers` threads. The CA's CPU work — CSR signature
-// checks and certificate signatures — is independent per request; only commits are ordered.
-void ParallelFor(size_t n, unsigned workers, const std::function<void(size_t)>& body) {
-  if (workers <= 1 || n < 32) {
-    for (size_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> threads;
-  threads.reserve(workers);
-  for (unsigned w = 0; w < workers; ++w) {
-    threads.emplace_back([&] {
-      for (size_t i; (i = next.fetch_add(1)) < n;) body(i);
-    });
-  }
-  for (auto& t : threads) t.join();
-}
 
 unsigned BatchWorkers() {
   return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);

@@ -11,29 +11,13 @@
 #include <thread>
 
 #include "base/files.h"
+#include "base/parallel.h"
 #include "ocsp/identity.h"
 #include "x509/ocsp.h"
 
 namespace kyso::ocsp {
 
 namespace {
-
-// Runs body(i) for i in [0, n) on up to `workers` threads.
-void ParallelFor(size_t n, unsigned workers, const std::function<void(size_t)>& body) {
-  if (workers <= 1 || n < 64) {
-    for (size_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> threads;
-  threads.reserve(workers);
-  for (unsigned w = 0; w < workers; ++w) {
-    threads.emplace_back([&] {
-      for (size_t i; (i = next.fetch_add(1)) < n;) body(i);
-    });
-  }
-  for (auto& thread : threads) thread.join();
-}
 
 // Writes `data` to dir/name through a temporary file and rename(2), so that a web server
 // reading the directory sees the old file or the new one, never half of one. No fsync: the
