@@ -9,6 +9,7 @@
 #include "store/sqlite/sqlite_store.h"
 #include "testlib/csr_factory.h"
 #include "testlib/temp_dir.h"
+#include "testlib/test_hierarchy.h"
 #include "x509/crl.h"
 
 namespace kyso::ca {
@@ -33,25 +34,7 @@ class AuthorityTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = std::move(store::OpenSqliteDatabase(dir_.File("kyso.db"), {}).value());
-    HierarchySpec spec;
-    spec.root = {"root",
-                 "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Root test",
-                 *crypto::KeySpec::Parse("ec:P-384"),
-                 kCaValidityDays,
-                 crypto::RsaPadding::kPkcs1v15,
-                 {}};
-    spec.issuing = {"issuing",
-                    "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Issuing test",
-                    *crypto::KeySpec::Parse("ec:P-256"),
-                    3653,
-                    crypto::RsaPadding::kPkcs1v15,
-                    {"anyPolicy"}};
-    spec.ocsp = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=OCSP", *crypto::KeySpec::Parse("ec:P-256"),
-                 "ocsp-signer", std::nullopt};
-    spec.tsa = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=TSA", *crypto::KeySpec::Parse("ec:P-256"), "tsa",
-                std::nullopt};
-    spec.audit_subject = "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Audit";
-    spec.audit_key = *crypto::KeySpec::Parse("ec:P-256");
+    HierarchySpec spec = testlib::TestHierarchySpec();
     auto h = InitializeHierarchy(spec, Deps(), "test");
     ASSERT_TRUE(h.ok()) << h.status().ToString();
     hierarchy_ = std::make_unique<Hierarchy>(std::move(h).value());

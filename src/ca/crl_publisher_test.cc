@@ -6,6 +6,7 @@
 #include "store/sqlite/sqlite_store.h"
 #include "testlib/csr_factory.h"
 #include "testlib/temp_dir.h"
+#include "testlib/test_hierarchy.h"
 #include "x509/crl.h"
 
 namespace kyso::ca {
@@ -17,25 +18,7 @@ class CrlPublisherTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = std::move(store::OpenSqliteDatabase(dir_.File("kyso.db"), {}).value());
-    HierarchySpec spec;
-    spec.root = {"root",
-                 "/C=VN/CN=Root",
-                 *crypto::KeySpec::Parse("ec:P-256"),
-                 kCaValidityDays,
-                 crypto::RsaPadding::kPkcs1v15,
-                 {}};
-    spec.issuing = {"issuing",
-                    "/C=VN/CN=Issuing",
-                    *crypto::KeySpec::Parse("ec:P-256"),
-                    3653,
-                    crypto::RsaPadding::kPkcs1v15,
-                    {"anyPolicy"}};
-    spec.ocsp = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=OCSP", *crypto::KeySpec::Parse("ec:P-256"),
-                 "ocsp-signer", std::nullopt};
-    spec.tsa = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=TSA", *crypto::KeySpec::Parse("ec:P-256"), "tsa",
-                std::nullopt};
-    spec.audit_subject = "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Audit";
-    spec.audit_key = *crypto::KeySpec::Parse("ec:P-256");
+    HierarchySpec spec = testlib::TestHierarchySpec();
     CertificateAuthority::Dependencies deps{db_.get(), &keys_,  &profiles_,           &clock_,
                                             &rng_,     &audit_, PublicationSettings{}};
     ASSERT_TRUE(InitializeHierarchy(spec, deps, "test").ok());

@@ -28,6 +28,7 @@
 #include "testlib/csr_factory.h"
 #include "testlib/shell.h"
 #include "testlib/temp_dir.h"
+#include "testlib/test_hierarchy.h"
 
 namespace kyso::ocsp {
 namespace {
@@ -161,25 +162,7 @@ class ResponderTest : public ::testing::Test {
   void SetUp() override {
     db_ = std::move(store::OpenSqliteDatabase(dir_.File("kyso.db"), Options()).value());
     counting_ = std::make_unique<CountingDatabase>(db_.get());
-    ca::HierarchySpec spec;
-    spec.root = {"root",
-                 "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Root test",
-                 *crypto::KeySpec::Parse("ec:P-384"),
-                 ca::kCaValidityDays,
-                 crypto::RsaPadding::kPkcs1v15,
-                 {}};
-    spec.issuing = {"issuing",
-                    "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Issuing test",
-                    *crypto::KeySpec::Parse("ec:P-256"),
-                    3653,
-                    crypto::RsaPadding::kPkcs1v15,
-                    {"anyPolicy"}};
-    spec.ocsp = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=OCSP", *crypto::KeySpec::Parse("ec:P-256"),
-                 "ocsp-signer", std::nullopt};
-    spec.tsa = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=TSA", *crypto::KeySpec::Parse("ec:P-256"), "tsa",
-                std::nullopt};
-    spec.audit_subject = "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Audit";
-    spec.audit_key = *crypto::KeySpec::Parse("ec:P-256");
+    ca::HierarchySpec spec = testlib::TestHierarchySpec();
     auto h = ca::InitializeHierarchy(spec, Deps(db_.get()), "test");
     ASSERT_TRUE(h.ok()) << h.status().ToString();
     hierarchy_ = std::make_unique<ca::Hierarchy>(std::move(h).value());

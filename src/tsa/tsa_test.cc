@@ -15,6 +15,7 @@
 #include "store/sqlite/sqlite_store.h"
 #include "testlib/shell.h"
 #include "testlib/temp_dir.h"
+#include "testlib/test_hierarchy.h"
 #include "tsa/serial_allocator.h"
 #include "tsa/time_stamp_authority.h"
 #include "x509/timestamp.h"
@@ -55,25 +56,8 @@ class TsaTest : public ::testing::Test {
  protected:
   void SetUp() override {
     OpenStore();
-    ca::HierarchySpec spec;
-    spec.root = {"root",
-                 "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Root test",
-                 *crypto::KeySpec::Parse("ec:P-384"),
-                 ca::kCaValidityDays,
-                 crypto::RsaPadding::kPkcs1v15,
-                 {}};
-    spec.issuing = {"issuing",
-                    "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Issuing test",
-                    *crypto::KeySpec::Parse("ec:P-256"),
-                    3653,
-                    crypto::RsaPadding::kPkcs1v15,
-                    {"anyPolicy"}};
-    spec.ocsp = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=OCSP", *crypto::KeySpec::Parse("ec:P-256"),
-                 "ocsp-signer", std::nullopt};
-    spec.tsa = {"/C=VN/O=Ban Cơ yếu Chính phủ/CN=Dịch vụ cấp dấu thời gian",
-                *crypto::KeySpec::Parse("ec:P-256"), "tsa", std::nullopt};
-    spec.audit_subject = "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Audit";
-    spec.audit_key = *crypto::KeySpec::Parse("ec:P-256");
+    ca::HierarchySpec spec = testlib::TestHierarchySpec();
+    spec.tsa.subject = "/C=VN/O=Ban Cơ yếu Chính phủ/CN=Dịch vụ cấp dấu thời gian";
     auto h = ca::InitializeHierarchy(
         spec, {db_.get(), &keys_, &profiles_, &clock_, &rng_, &audit_, {}}, "test");
     ASSERT_TRUE(h.ok()) << h.status().ToString();
