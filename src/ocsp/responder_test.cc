@@ -29,6 +29,7 @@
 #include "testlib/shell.h"
 #include "testlib/temp_dir.h"
 #include "testlib/test_hierarchy.h"
+#include "x509/openssl_util.h"
 
 namespace kyso::ocsp {
 namespace {
@@ -38,11 +39,7 @@ constexpr UnixSeconds kNow = 1795230245;  // 2026-11-21T03:04:05Z
 // --- OpenSSL as the judge ---------------------------------------------------------------------
 
 template <typename T, void (*Free)(T*)>
-struct Free_ {
-  void operator()(T* p) const { Free(p); }
-};
-template <typename T, void (*Free)(T*)>
-using Ptr = std::unique_ptr<T, Free_<T, Free>>;
+using Ptr = std::unique_ptr<T, x509::internal::Deleter<T, Free>>;
 using X509Ptr = Ptr<X509, X509_free>;
 using CertIdPtr = Ptr<OCSP_CERTID, OCSP_CERTID_free>;
 using RequestPtr = Ptr<OCSP_REQUEST, OCSP_REQUEST_free>;

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "testlib/csr_factory.h"
+#include "x509/openssl_util.h"
 
 namespace kyso::x509 {
 namespace {
@@ -22,11 +23,7 @@ namespace {
 constexpr UnixSeconds kNow = 1795230245;  // 2026-11-21T03:04:05Z
 
 template <typename T, void (*Free)(T*)>
-struct Free_ {
-  void operator()(T* p) const { Free(p); }
-};
-template <typename T, void (*Free)(T*)>
-using Ptr = std::unique_ptr<T, Free_<T, Free>>;
+using Ptr = std::unique_ptr<T, x509::internal::Deleter<T, Free>>;
 using RequestPtr = Ptr<OCSP_REQUEST, OCSP_REQUEST_free>;
 using ResponsePtr = Ptr<OCSP_RESPONSE, OCSP_RESPONSE_free>;
 using BasicPtr = Ptr<OCSP_BASICRESP, OCSP_BASICRESP_free>;
