@@ -11,11 +11,14 @@ packages=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libqpdf-dev qpdf libharfbuzz-dev libfreetype-dev libpng-dev zlib1g-dev
+  fonts-liberation2 fonts-dejavu-core
+  poppler-utils mupdf-tools libnss3-tools
 )
 # `make fuzz` also needs clang's libFuzzer; `make bench` the load generators it compares with.
 case "${1:-}" in
   --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
-  --bench) packages+=(wrk apache2-utils) ;;
+  --bench) packages+=(wrk apache2-utils libpodofo-utils hyperfine) ;;
 esac
 
 missing=()

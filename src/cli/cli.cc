@@ -11,6 +11,7 @@
 #include "app/instance.h"
 #include "app/server.h"
 #include "base/files.h"
+#include "cli/common.h"
 #include "cli/render.h"
 #include "ocsp/presign.h"
 #include "ocsp/rollover.h"
@@ -22,35 +23,6 @@ namespace kyso::cli {
 namespace {
 
 using nlohmann::ordered_json;
-
-struct Globals {
-  std::string data_dir = app::DefaultDataDir();
-  bool json = false;
-  std::string passphrase_file;
-};
-
-app::OpenOptions MakeOpenOptions(const Globals& g) {
-  app::OpenOptions o;
-  if (!g.passphrase_file.empty()) o.passphrase.file = g.passphrase_file;
-  o.passphrase.allow_prompt = !g.json;
-  o.actor = app::DefaultActor();
-  return o;
-}
-
-int ReportError(const Globals& g, const Status& st) {
-  std::fprintf(stderr, "kyso: error: %s\n", st.ToString().c_str());
-  if (g.json) {
-    ordered_json j = {
-        {"error",
-         {{"code", StatusCodeName(st.code())}, {"id", st.id()}, {"message", st.message()}}}};
-    std::cout << j.dump() << "\n";
-  }
-  return 1;
-}
-
-void PrintJson(const ordered_json& j) {
-  std::cout << j.dump(2) << "\n";
-}
 
 Result<Bytes> ReadInput(const std::string& path) {
   auto data = ReadFile(path, 1 << 20);
@@ -749,6 +721,7 @@ int Run(int argc, char** argv) {
   AddAudit(app, g, rc);
   AddServe(app, g, rc);
   AddOcsp(app, g, rc);
+  AddSign(app, g, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

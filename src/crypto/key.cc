@@ -241,6 +241,53 @@ Result<PrivateKey> PrivateKey::FromPem(std::string_view pem) {
   return PrivateKey(EvpPkeyPtr(key), spec);
 }
 
+Result<PrivateKey::Pkcs12Contents> PrivateKey::FromPkcs12(ByteSpan der,
+                                                          std::string_view passphrase) {
+  const unsigned char* p = der.data();
+  PKCS12* p12 = d2i_PKCS12(nullptr, &p, static_cast<long>(der.size()));
+  if (p12 == nullptr) {
+    ERR_clear_error();
+    return InvalidArgument("pkcs12.malformed", "not a DER PKCS#12 file");
+  }
+  std::string pass(passphrase);
+  if (PKCS12_verify_mac(p12, pass.c_str(), static_cast<int>(pass.size())) != 1) {
+    PKCS12_free(p12);
+    ERR_clear_error();
+    return InvalidArgument("pkcs12.bad_passphrase",
+                           "wrong passphrase for the PKCS#12 file (MAC check failed)");
+  }
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  STACK_OF(X509)* ca = nullptr;
+  int ok = PKCS12_parse(p12, pass.c_str(), &key, &cert, &ca);
+  PKCS12_free(p12);
+  if (ok != 1) {
+    std::string detail = DrainOpenSslErrors();
+    return InvalidArgument("pkcs12.malformed", "cannot read the PKCS#12 file: " + detail);
+  }
+  auto to_der = [](X509* x) {
+    unsigned char* out = nullptr;
+    int len = i2d_X509(x, &out);
+    Bytes b;
+    if (len > 0) b.assign(out, out + len);
+    OPENSSL_free(out);
+    return b;
+  };
+  std::vector<Bytes> certs;
+  if (cert) certs.push_back(to_der(cert));
+  for (int i = 0; ca && i < sk_X509_num(ca); ++i) certs.push_back(to_der(sk_X509_value(ca, i)));
+  X509_free(cert);
+  sk_X509_pop_free(ca, X509_free);
+  if (key == nullptr)
+    return InvalidArgument("pkcs12.no_key", "the PKCS#12 file holds no private key");
+  auto spec = SpecOf(key);
+  if (!spec.ok()) {
+    EVP_PKEY_free(key);
+    return spec.status();
+  }
+  return Pkcs12Contents{PrivateKey(EvpPkeyPtr(key), *spec), std::move(certs)};
+}
+
 Result<std::string> PrivateKey::ToEncryptedPkcs8Pem(std::string_view passphrase,
                                                     int pbkdf2_iterations) const {
   if (passphrase.size() < 8) {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -83,6 +84,12 @@ class PrivateKey {
 
   static constexpr int kDefaultPbkdf2Iterations = 200000;
 
+  // A PKCS#12 file (RFC 7292): its private key and the DER of its certificates, the key's own
+  // first when it can be told apart. Errors: pkcs12.malformed, pkcs12.bad_passphrase,
+  // pkcs12.no_key.
+  struct Pkcs12Contents;
+  static Result<Pkcs12Contents> FromPkcs12(ByteSpan der, std::string_view passphrase);
+
   KeySpec spec() const { return spec_; }
   PublicKey public_key() const;
   EVP_PKEY* openssl() const { return key_.get(); }
@@ -91,6 +98,11 @@ class PrivateKey {
   PrivateKey(EvpPkeyPtr key, KeySpec spec) : key_(std::move(key)), spec_(std::move(spec)) {}
   std::shared_ptr<EVP_PKEY> key_;
   KeySpec spec_;
+};
+
+struct PrivateKey::Pkcs12Contents {
+  PrivateKey key;
+  std::vector<Bytes> certificates;
 };
 
 }  // namespace kyso::crypto

@@ -1,0 +1,219 @@
+#include "app/signing.h"
+
+#include <algorithm>
+
+#include "base/files.h"
+#include "ca/crl_publisher.h"
+#include "crypto/passphrase.h"
+#include "http/client.h"
+#include "ocsp/responder.h"
+#include "tsa/time_stamp_authority.h"
+
+namespace kyso::app {
+
+struct LocalValidationServices::Local {
+  std::unique_ptr<ocsp::Responder> responder;
+  std::unique_ptr<tsa::TimeStampAuthority> tsa;
+  std::unique_ptr<ca::CrlPublisher> crls;
+};
+
+LocalValidationServices::LocalValidationServices(Instance* instance,
+                                                 std::optional<std::string> tsa_url)
+    : instance_(instance), tsa_url_(std::move(tsa_url)) {}
+
+LocalValidationServices::~LocalValidationServices() {
+  if (local_ && local_->responder) (void)local_->responder->Flush();
+}
+
+Result<LocalValidationServices::Local*> LocalValidationServices::local() {
+  std::lock_guard lock(mu_);
+  if (!local_) {
+    auto local = std::make_unique<Local>();
+    Instance& inst = *instance_;
+    ocsp::ResponderOptions ocsp_options;
+    ocsp_options.validity_seconds = inst.config().services.ocsp_validity_hours * 3600;
+    KYSO_ASSIGN_OR_RETURN(local->responder, ocsp::Responder::Create(&inst.db(), &inst.keys(),
+                                                                    &inst.clock(), ocsp_options));
+    tsa::TsaOptions tsa_options;
+    tsa_options.policy_oid = inst.config().services.tsa_policy_oid;
+    tsa_options.accuracy_seconds = inst.config().services.tsa_accuracy_seconds;
+    // A signing process needs a handful of tokens: a small block wastes few serials.
+    tsa_options.serial_block = 100;
+    KYSO_ASSIGN_OR_RETURN(local->tsa,
+                          tsa::TimeStampAuthority::Create(&inst.db(), &inst.keys(), &inst.clock(),
+                                                          &inst.audit_log(), tsa_options));
+    local->crls = std::make_unique<ca::CrlPublisher>(
+        &inst.authority(), &inst.db(), &inst.clock(), ca::CrlPublisherOptions{},
+        [&inst](const std::string& ca, const store::CrlRecord& crl) {
+          (void)inst.PublishCrl(ca, crl);
+        });
+    local_ = std::move(local);
+  }
+  return local_.get();
+}
+
+namespace {
+
+Result<Bytes> BodyOf(Result<http::ClientResponse> response, const std::string& url) {
+  if (!response.ok()) return std::move(response).status();
+  if (response->status < 200 || response->status > 299) {
+    return Unavailable("signing.service_status",
+                       url + " answered HTTP " + std::to_string(response->status));
+  }
+  return std::move(response->body);
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+Result<Bytes> LocalValidationServices::TimeStamp(ByteSpan request) {
+  if (tsa_url_) {
+    return BodyOf(http::Post(*tsa_url_, "application/timestamp-query", request), *tsa_url_);
+  }
+  if (instance_ == nullptr) {
+    return InvalidArgument("signing.no_tsa",
+                           "no TSA: give --tsa URL or a data directory with a TSA (kyso init)");
+  }
+  KYSO_ASSIGN_OR_RETURN(Local * local, local());
+  tsa::TsaAnswer answer = local->tsa->Respond(request);
+  return std::move(answer.der);
+}
+
+Result<Bytes> LocalValidationServices::Ocsp(const std::string& url, ByteSpan request) {
+  if (instance_ != nullptr && url == instance_->config().publication.OcspUrl()) {
+    KYSO_ASSIGN_OR_RETURN(Local * local, local());
+    return std::move(local->responder->Respond(request).der);
+  }
+  return BodyOf(http::Post(url, "application/ocsp-request", request), url);
+}
+
+Result<Bytes> LocalValidationServices::Crl(const std::string& url) {
+  if (instance_ != nullptr) {
+    const std::string prefix = instance_->config().publication.base_url + "/crl/";
+    if (StartsWith(url, prefix) && url.size() > prefix.size() + 4 &&
+        url.compare(url.size() - 4, 4, ".crl") == 0) {
+      std::string file = url.substr(prefix.size(), url.size() - prefix.size() - 4);
+      bool delta = file.size() > 6 && file.compare(file.size() - 6, 6, "-delta") == 0;
+      if (delta) file.resize(file.size() - 6);
+      KYSO_ASSIGN_OR_RETURN(Local * local, local());
+      KYSO_ASSIGN_OR_RETURN(auto published, local->crls->Current(file, delta));
+      return published->record.der;
+    }
+  }
+  return BodyOf(http::Get(url), url);
+}
+
+}  // namespace kyso::app
+
+namespace kyso::app {
+
+const Clock& SystemClockForSigning() {
+  static SystemClock clock;
+  return clock;
+}
+
+namespace {
+
+Result<pades::Credentials> LoadCredentials(const PdfSigningJob& job,
+                                           std::vector<std::string>& warnings) {
+  std::shared_ptr<const crypto::Signer> signer;
+  std::vector<x509::Certificate> certificates;
+  if (job.pkcs12_file) {
+    KYSO_ASSIGN_OR_RETURN(Bytes der, ReadFile(*job.pkcs12_file, 1 << 20));
+    KYSO_ASSIGN_OR_RETURN(std::string pass,
+                          crypto::ReadPassphrase(job.key_passphrase, "PKCS#12 passphrase: "));
+    KYSO_ASSIGN_OR_RETURN(auto contents, crypto::PrivateKey::FromPkcs12(der, pass));
+    for (const auto& c : contents.certificates) {
+      KYSO_ASSIGN_OR_RETURN(auto cert, x509::Certificate::FromDer(c));
+      certificates.push_back(std::move(cert));
+    }
+    signer = std::make_shared<crypto::SoftwareSigner>(std::move(contents.key),
+                                                      "pkcs12:" + *job.pkcs12_file);
+  } else {
+    if (!job.key_file || !job.certificate_file) {
+      return InvalidArgument("signing.no_credentials", "give --key and --cert, or --p12");
+    }
+    KYSO_ASSIGN_OR_RETURN(std::string pem, ReadTextFile(*job.key_file, 1 << 20));
+    std::optional<crypto::PrivateKey> key;
+    if (pem.find("ENCRYPTED PRIVATE KEY") != std::string::npos) {
+      KYSO_ASSIGN_OR_RETURN(std::string pass,
+                            crypto::ReadPassphrase(job.key_passphrase, "Key passphrase: "));
+      auto loaded = crypto::PrivateKey::FromEncryptedPkcs8Pem(pem, pass);
+      if (!loaded.ok()) return loaded.status().WithContext(*job.key_file);
+      key.emplace(std::move(loaded).value());
+    } else {
+      auto loaded = crypto::PrivateKey::FromPem(pem);
+      if (!loaded.ok()) return loaded.status().WithContext(*job.key_file);
+      key.emplace(std::move(loaded).value());
+      warnings.push_back("the private key " + *job.key_file +
+                         " is not encrypted; protect it with a passphrase (PKCS#8)");
+    }
+    signer = std::make_shared<crypto::SoftwareSigner>(std::move(*key), "file:" + *job.key_file);
+    KYSO_ASSIGN_OR_RETURN(std::string cert_pem, ReadTextFile(*job.certificate_file, 1 << 20));
+    auto all = x509::Certificate::AllFromPem(cert_pem);
+    if (!all.ok()) return all.status().WithContext(*job.certificate_file);
+    certificates = std::move(all).value();
+  }
+  if (job.chain_file) {
+    KYSO_ASSIGN_OR_RETURN(std::string chain_pem, ReadTextFile(*job.chain_file, 1 << 20));
+    auto all = x509::Certificate::AllFromPem(chain_pem);
+    if (!all.ok()) return all.status().WithContext(*job.chain_file);
+    certificates.insert(certificates.end(), all->begin(), all->end());
+  }
+  // The signer's certificate is the one holding the key, wherever it is in the files.
+  auto own = std::find_if(certificates.begin(), certificates.end(), [&](const auto& c) {
+    return c.public_key().Equals(signer->public_key());
+  });
+  if (own == certificates.end()) {
+    return InvalidArgument("pades.key_mismatch", "no certificate given matches the private key");
+  }
+  x509::Certificate certificate = *own;
+  certificates.erase(own);
+  return pades::Credentials{std::move(signer), std::move(certificate), std::move(certificates)};
+}
+
+}  // namespace
+
+Result<PdfSigningResult> SignPdfFile(Instance* instance, PdfSigningJob job) {
+  PdfSigningResult result;
+  KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, LoadCredentials(job, result.warnings));
+  const Clock& clock = instance ? instance->clock() : SystemClockForSigning();
+  job.options.signing_time = clock.Now();
+  result.signing_time = job.options.signing_time;
+  result.signer = credentials.certificate.subject().ToRfc4514();
+
+  if (job.image_file) {
+    KYSO_ASSIGN_OR_RETURN(Bytes png, ReadFile(*job.image_file, 32 << 20));
+    auto image = appearance::PrepareImage(png);
+    if (!image.ok()) return image.status().WithContext(*job.image_file);
+    job.visible.image = std::move(image).value();
+  }
+  bool needs_font = job.visible.kind == pades::Kind::kCopy ||
+                    job.visible.kind == pades::Kind::kAppendix || job.visible.show_info ||
+                    !job.visible.text.empty() ||
+                    (job.visible.kind == pades::Kind::kApproved && !job.visible.image);
+  if (needs_font) {
+    std::string path = job.font_file.value_or(appearance::kDefaultFontPath);
+    if (!job.font_file && !FileExists(path)) path = appearance::kFallbackFontPath;
+    KYSO_ASSIGN_OR_RETURN(job.visible.font, appearance::Font::Load(path));
+  }
+
+  auto document = pdf::Document::Open(job.input);
+  if (!document.ok()) return document.status().WithContext(job.input);
+  KYSO_RETURN_IF_ERROR(
+      pades::PlanVisibleSignature(*document, credentials.certificate, job.visible, job.options));
+
+  std::unique_ptr<LocalValidationServices> services;
+  if (job.options.level != pades::Level::kBB) {
+    services = std::make_unique<LocalValidationServices>(instance, job.tsa_url);
+    job.options.services = services.get();
+  }
+  KYSO_ASSIGN_OR_RETURN(result.outcome,
+                        pades::SignPdf(*document, credentials, job.options, job.output));
+  return result;
+}
+
+}  // namespace kyso::app

@@ -1,0 +1,68 @@
+// What document signing needs from this machine: validation services (the instance's own TSA,
+// OCSP responder and CRLs answer in-process, through the same code `kyso serve` runs; other
+// URLs are fetched over HTTP), and the signing keys the server holds for callers.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "app/instance.h"
+#include "pades/signer.h"
+#include "pades/visible.h"
+
+namespace kyso::app {
+
+class LocalValidationServices final : public pades::ValidationServices {
+ public:
+  // `instance` may be null (no data directory): then everything goes over HTTP and a TSA URL
+  // is required for B-T and above. `tsa_url` overrides the instance's own TSA.
+  LocalValidationServices(Instance* instance, std::optional<std::string> tsa_url);
+  ~LocalValidationServices() override;
+
+  Result<Bytes> TimeStamp(ByteSpan request) override;
+  Result<Bytes> Ocsp(const std::string& url, ByteSpan request) override;
+  Result<Bytes> Crl(const std::string& url) override;
+
+ private:
+  struct Local;
+  Result<Local*> local();
+  Instance* instance_;
+  std::optional<std::string> tsa_url_;
+  std::mutex mu_;
+  std::unique_ptr<Local> local_;
+};
+
+// One `kyso sign pdf` job: files in, files out, options as the command line gives them.
+struct PdfSigningJob {
+  std::string input;
+  std::string output;
+  // Credentials: an encrypted PKCS#8 key with its certificate (and chain) in PEM, or a PKCS#12.
+  std::optional<std::string> key_file;
+  std::optional<std::string> certificate_file;  // signer first, then its issuers
+  std::optional<std::string> chain_file;        // more issuers
+  std::optional<std::string> pkcs12_file;
+  crypto::PassphraseSource key_passphrase;
+  std::optional<std::string> image_file;
+  std::optional<std::string> font_file;
+  std::optional<std::string> tsa_url;
+  pades::VisibleOptions visible;
+  pades::SignOptions options;  // level, digest, padding, spec; placement/appearance are planned
+};
+
+struct PdfSigningResult {
+  pades::SignOutcome outcome;
+  std::string signer;  // subject of the signing certificate (RFC 4514)
+  UnixSeconds signing_time = 0;
+  std::vector<std::string> warnings;
+};
+
+// Loads the credentials and images, plans the appearance, signs and writes job.output.
+// `instance` may be null (no data directory); it provides the TSA, OCSP and CRLs in-process.
+[[nodiscard]] Result<PdfSigningResult> SignPdfFile(Instance* instance, PdfSigningJob job);
+
+// The signing time source when no instance is open: the system clock.
+const Clock& SystemClockForSigning();
+
+}  // namespace kyso::app

@@ -1,0 +1,189 @@
+// `kyso sign pdf`: PAdES signatures with the appearances of Nghị định 30/2020.
+#include <cmath>
+#include <sstream>
+
+#include "app/signing.h"
+#include "base/files.h"
+#include "cli/common.h"
+
+namespace kyso::cli {
+
+namespace {
+
+using nlohmann::ordered_json;
+
+// "x,y,w,h" in `unit` (pt or mm) → a rectangle in points.
+Result<pdf::Rectangle> ParseRect(const std::string& text, const std::string& unit) {
+  std::vector<double> v;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    try {
+      size_t used = 0;
+      double d = std::stod(part, &used);
+      if (used != part.size() || !std::isfinite(d)) throw std::invalid_argument(part);
+      v.push_back(d);
+    } catch (const std::exception&) {
+      return InvalidArgument("sign.bad_rect", "--rect wants x,y,width,height; got '" + text + "'");
+    }
+  }
+  if (v.size() != 4) {
+    return InvalidArgument("sign.bad_rect", "--rect wants x,y,width,height; got '" + text + "'");
+  }
+  double scale = unit == "mm" ? pades::kPointsPerMm : 1.0;
+  return pdf::Rectangle{v[0] * scale, v[1] * scale, (v[0] + v[2]) * scale, (v[1] + v[3]) * scale};
+}
+
+}  // namespace
+
+void AddSign(CLI::App& app, Globals& g, int& rc) {
+  auto* sign = app.add_subcommand("sign", "Sign documents");
+  sign->require_subcommand(1);
+  auto* pdf_cmd = sign->add_subcommand(
+      "pdf", "Sign a PDF (PAdES B-B/B-T/B-LT/B-LTA) with a Nghị định 30 appearance");
+
+  struct Args {
+    std::string input, output, kind = "approved", level = "B-B", unit = "pt", rect, field;
+    std::string key, cert, chain, p12, key_passphrase_file, image, font, tsa;
+    std::string reason, location, contact, name, copy_type = "SAO Y", doc_number;
+    std::string digest = "sha256", lock;
+    std::vector<std::string> text;
+    int page = 1, certify = 0;
+    double seal_mm = 36, font_size = 10;
+    bool show_info = false, pss = false, no_fsync = false;
+  };
+  auto a = std::make_shared<Args>();
+  pdf_cmd->add_option("input", a->input, "PDF to sign")->required();
+  pdf_cmd->add_option("output", a->output, "Signed PDF to write (atomically)")->required();
+  pdf_cmd->add_option("--kind", a->kind,
+                      "approved | issued | copy | appendix | initials | invisible");
+  pdf_cmd->add_option("--key", a->key, "Private key, PKCS#8 PEM (encrypted)");
+  pdf_cmd->add_option("--cert", a->cert, "Signer certificate PEM (may be followed by its chain)");
+  pdf_cmd->add_option("--chain", a->chain, "Issuer certificates PEM");
+  pdf_cmd->add_option("--p12", a->p12, "PKCS#12 file with key and certificates");
+  pdf_cmd->add_option("--key-passphrase-file", a->key_passphrase_file,
+                      "File holding the key or PKCS#12 passphrase (else a prompt)");
+  pdf_cmd->add_option("--image", a->image, "PNG: signature, seal or initials image");
+  pdf_cmd->add_option("--page", a->page, "Page number (1-based)");
+  pdf_cmd->add_option("--rect", a->rect, "x,y,width,height from the page's lower left corner");
+  pdf_cmd->add_option("--unit", a->unit, "Unit of --rect: pt (default) or mm")
+      ->check(CLI::IsMember({"pt", "mm"}));
+  pdf_cmd->add_option("--field", a->field, "Sign into this empty signature field");
+  pdf_cmd->add_option("--level", a->level, "B-B (default), B-T, B-LT or B-LTA");
+  pdf_cmd->add_option("--tsa", a->tsa, "RFC 3161 TSA URL (default: this instance's TSA)");
+  pdf_cmd->add_option("--reason", a->reason, "/Reason");
+  pdf_cmd->add_option("--location", a->location, "/Location");
+  pdf_cmd->add_option("--contact", a->contact, "/ContactInfo");
+  pdf_cmd->add_option("--name", a->name, "/Name (default: none; the certificate names the signer)");
+  pdf_cmd->add_flag("--show-info", a->show_info,
+                    "Add the information block (Ký bởi, Cơ quan, Email, Thời gian ký)");
+  pdf_cmd->add_option("--text", a->text, "A line of text to show (repeat for more lines)");
+  pdf_cmd->add_option("--copy-type", a->copy_type, "copy: the copy type line (default SAO Y)");
+  pdf_cmd->add_option("--doc-number", a->doc_number,
+                      "appendix: the document number and code, e.g. 'Số: 123/SKHCN-VP'");
+  pdf_cmd->add_option("--seal-mm", a->seal_mm, "issued: the seal's real diameter in mm (36)");
+  pdf_cmd->add_option("--font", a->font, "TrueType font for text (default Liberation Serif)");
+  pdf_cmd->add_option("--font-size", a->font_size, "Text size in points (10)");
+  pdf_cmd->add_option("--certify", a->certify,
+                      "Certification signature with DocMDP permissions 1, 2 or 3");
+  pdf_cmd->add_option("--lock", a->lock,
+                      "FieldMDP: lock 'all' fields or a comma-separated list when signed");
+  pdf_cmd->add_option("--digest", a->digest, "sha256 (default), sha384 or sha512");
+  pdf_cmd->add_flag("--pss", a->pss, "RSASSA-PSS instead of PKCS#1 v1.5 for RSA keys");
+  pdf_cmd->add_flag("--no-fsync", a->no_fsync, "Do not fsync the output (batch jobs)");
+
+  pdf_cmd->callback([&g, &rc, a]() {
+    auto fail = [&](const Status& st) { rc = ReportError(g, st); };
+    app::PdfSigningJob job;
+    job.input = a->input;
+    job.output = a->output;
+    auto kind = pades::ParseKind(a->kind);
+    if (!kind.ok()) return fail(kind.status());
+    job.visible.kind = *kind;
+    auto level = pades::ParseLevel(a->level);
+    if (!level.ok()) return fail(level.status());
+    job.options.level = *level;
+    auto digest = crypto::ParseDigest(a->digest);
+    if (!digest.ok()) return fail(digest.status());
+    job.options.digest = *digest;
+    job.options.rsa_padding = a->pss ? crypto::RsaPadding::kPss : crypto::RsaPadding::kPkcs1v15;
+    job.options.durable = !a->no_fsync;
+    if (!a->key.empty()) job.key_file = a->key;
+    if (!a->cert.empty()) job.certificate_file = a->cert;
+    if (!a->chain.empty()) job.chain_file = a->chain;
+    if (!a->p12.empty()) job.pkcs12_file = a->p12;
+    if (!a->key_passphrase_file.empty()) job.key_passphrase.file = a->key_passphrase_file;
+    job.key_passphrase.allow_prompt = !g.json;
+    if (!a->image.empty()) job.image_file = a->image;
+    if (!a->font.empty()) job.font_file = a->font;
+    if (!a->tsa.empty()) job.tsa_url = a->tsa;
+    job.visible.page = a->page;
+    if (!a->rect.empty()) {
+      auto rect = ParseRect(a->rect, a->unit);
+      if (!rect.ok()) return fail(rect.status());
+      job.visible.rect = *rect;
+    }
+    if (!a->field.empty()) job.visible.field = a->field;
+    job.visible.show_info = a->show_info;
+    job.visible.text = a->text;
+    job.visible.copy_type = a->copy_type;
+    job.visible.document_number = a->doc_number;
+    job.visible.seal_size_mm = a->seal_mm;
+    job.visible.font_size = a->font_size;
+    if (!a->reason.empty()) job.options.spec.reason = a->reason;
+    if (!a->location.empty()) job.options.spec.location = a->location;
+    if (!a->contact.empty()) job.options.spec.contact_info = a->contact;
+    if (!a->name.empty()) job.options.spec.name = a->name;
+    if (a->certify != 0) job.options.spec.docmdp_permissions = a->certify;
+    if (!a->lock.empty()) {
+      pdf::FieldLock lock;
+      if (a->lock == "all") {
+        lock.action = pdf::FieldLock::Action::kAll;
+      } else {
+        lock.action = pdf::FieldLock::Action::kInclude;
+        std::stringstream ss(a->lock);
+        std::string f;
+        while (std::getline(ss, f, ',')) {
+          if (!f.empty()) lock.fields.push_back(f);
+        }
+      }
+      job.options.spec.lock = lock;
+    }
+
+    // The instance answers for its own TSA, OCSP and CRLs; B-B needs none of it.
+    std::unique_ptr<app::Instance> instance;
+    if (job.options.level != pades::Level::kBB && FileExists(g.data_dir + "/kyso.json")) {
+      auto opened = app::Instance::Open(g.data_dir, MakeOpenOptions(g));
+      if (!opened.ok()) return fail(opened.status());
+      instance = std::move(opened).value();
+    }
+    auto result = app::SignPdfFile(instance.get(), std::move(job));
+    if (!result.ok()) return fail(result.status());
+    for (const auto& w : result->warnings) std::fprintf(stderr, "kyso: warning: %s\n", w.c_str());
+    const auto& o = result->outcome;
+    if (g.json) {
+      ordered_json j = {{"output", a->output},
+                        {"field", o.field_name},
+                        {"page", o.page},
+                        {"rect", {o.rect.llx, o.rect.lly, o.rect.urx, o.rect.ury}},
+                        {"level", std::string(pades::LevelName(o.level))},
+                        {"kind", std::string(pades::KindName(*kind))},
+                        {"signer", result->signer},
+                        {"signing_time", result->signing_time},
+                        {"cms_bytes", o.cms_size},
+                        {"output_bytes", o.output_size},
+                        {"revisions_added", o.revisions_added},
+                        {"dss",
+                         {{"certificates", o.dss_certificates},
+                          {"ocsp_responses", o.dss_ocsp_responses},
+                          {"crls", o.dss_crls}}}};
+      PrintJson(j);
+    } else {
+      std::fprintf(stderr, "signed %s -> %s (%s, field %s, page %d)\n", a->input.c_str(),
+                   a->output.c_str(), std::string(pades::LevelName(o.level)).c_str(),
+                   o.field_name.c_str(), o.page);
+    }
+  });
+}
+
+}  // namespace kyso::cli
