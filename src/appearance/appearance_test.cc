@@ -15,6 +15,7 @@
 
 #include "testlib/shell.h"
 #include "testlib/temp_dir.h"
+#include "testlib/testdata.h"
 
 namespace kyso::appearance {
 namespace {
@@ -22,10 +23,8 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Test helpers
 
-// /work/shared/testdata unless KYSO_TESTDATA_DIR says otherwise (testdata/README.md).
 std::string TestDataPath(const std::string& name) {
-  const char* dir = std::getenv("KYSO_TESTDATA_DIR");
-  return std::string(dir != nullptr && *dir != 0 ? dir : "/work/shared/testdata") + "/" + name;
+  return testlib::TestdataPath(name);
 }
 
 Bytes ReadFile(const std::string& path) {
