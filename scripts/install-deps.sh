@@ -13,7 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libqpdf-dev qpdf libharfbuzz-dev libfreetype-dev libpng-dev zlib1g-dev
   fonts-liberation2 fonts-dejavu-core
-  poppler-utils mupdf-tools libnss3-tools
+  poppler-utils mupdf-tools libnss3-tools jq
 )
 # `make fuzz` also needs clang's libFuzzer; `make bench` the load generators it compares with.
 case "${1:-}" in

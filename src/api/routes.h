@@ -10,11 +10,15 @@
 //   GET  /ca/{ca}.crt (DER), /ca/{ca}.pem     RFC 5280 §4.2.2.1 caIssuers, RFC 2585 §3
 //   GET  /api/v1/cas
 //   GET  /api/v1/certificates/{serial}[?ca=NAME]
+//   POST /api/v1/sign/pdf               multipart/form-data: file + options; a PAdES-signed PDF
+//                                       with a key the server holds (api/sign_pdf.h)
 //
 // API errors are JSON {"error":{"code","message"}} with the HTTP status of the Status code
 // (http::Response::FromStatus). OCSP and TSA errors are answered in-band (an OCSP
 // malformedRequest, a TimeStampResp rejection) with 200, as their RFCs require.
 #pragma once
+
+#include <functional>
 
 #include "base/clock.h"
 #include "ca/authority.h"
@@ -22,6 +26,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "ocsp/responder.h"
+#include "pades/signer.h"
 #include "store/store.h"
 #include "tsa/time_stamp_authority.h"
 
@@ -35,6 +40,10 @@ struct Services {
   tsa::TimeStampAuthority* tsa = nullptr;  // null: /tsa answers 503
   const Clock* clock = nullptr;
   const http::Metrics* metrics = nullptr;  // set after the router is built (MetricsFor)
+  // Document signing with server-held keys; null: /api/v1/sign/pdf answers 503.
+  std::function<Result<pades::Credentials>(const std::string& key_id)> signing_credentials;
+  pades::ValidationServices* validation = nullptr;
+  std::string scratch_dir;  // where signed files are assembled before they are sent
 };
 
 // Registers every route above. `services` must outlive the router.

@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "api/routes.h"
+#include "app/signing.h"
+#include "base/files.h"
 #include "ca/crl_publisher.h"
 
 namespace kyso::app {
@@ -51,6 +53,14 @@ Status Serve(Instance& instance, const ServeOptions& options,
   services.ocsp = responder.get();
   services.tsa = tsa.get();
   services.clock = &clock;
+  SigningKeys signing_keys(&instance);
+  LocalValidationServices validation(&instance, std::nullopt);
+  services.signing_credentials = [&signing_keys](const std::string& id) {
+    return signing_keys.Get(id);
+  };
+  services.validation = &validation;
+  services.scratch_dir = instance.data_dir() + "/tmp";
+  KYSO_RETURN_IF_ERROR(MakeDirectories(services.scratch_dir, 0700));
   http::Router router;
   api::AddRoutes(router, &services);
   auto metrics = http::MetricsFor(router);

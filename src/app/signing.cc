@@ -1,6 +1,8 @@
 #include "app/signing.h"
 
 #include <algorithm>
+#include <cctype>
+#include <nlohmann/json.hpp>
 
 #include "base/files.h"
 #include "ca/crl_publisher.h"
@@ -115,29 +117,30 @@ const Clock& SystemClockForSigning() {
   return clock;
 }
 
-namespace {
+namespace {}  // namespace
 
-Result<pades::Credentials> LoadCredentials(const PdfSigningJob& job,
-                                           std::vector<std::string>& warnings) {
-  std::shared_ptr<const crypto::Signer> signer;
+Result<KeyMaterial> LoadKeyMaterial(const PdfSigningJob& job, std::vector<std::string>& warnings) {
+  std::optional<crypto::PrivateKey> key;
   std::vector<x509::Certificate> certificates;
+  std::string key_source;
   if (job.pkcs12_file) {
+    key_source = *job.pkcs12_file;
     KYSO_ASSIGN_OR_RETURN(Bytes der, ReadFile(*job.pkcs12_file, 1 << 20));
     KYSO_ASSIGN_OR_RETURN(std::string pass,
                           crypto::ReadPassphrase(job.key_passphrase, "PKCS#12 passphrase: "));
-    KYSO_ASSIGN_OR_RETURN(auto contents, crypto::PrivateKey::FromPkcs12(der, pass));
-    for (const auto& c : contents.certificates) {
+    auto contents = crypto::PrivateKey::FromPkcs12(der, pass);
+    if (!contents.ok()) return contents.status().WithContext(*job.pkcs12_file);
+    for (const auto& c : contents->certificates) {
       KYSO_ASSIGN_OR_RETURN(auto cert, x509::Certificate::FromDer(c));
       certificates.push_back(std::move(cert));
     }
-    signer = std::make_shared<crypto::SoftwareSigner>(std::move(contents.key),
-                                                      "pkcs12:" + *job.pkcs12_file);
+    key.emplace(std::move(contents->key));
   } else {
     if (!job.key_file || !job.certificate_file) {
       return InvalidArgument("signing.no_credentials", "give --key and --cert, or --p12");
     }
+    key_source = *job.key_file;
     KYSO_ASSIGN_OR_RETURN(std::string pem, ReadTextFile(*job.key_file, 1 << 20));
-    std::optional<crypto::PrivateKey> key;
     if (pem.find("ENCRYPTED PRIVATE KEY") != std::string::npos) {
       KYSO_ASSIGN_OR_RETURN(std::string pass,
                             crypto::ReadPassphrase(job.key_passphrase, "Key passphrase: "));
@@ -151,7 +154,6 @@ Result<pades::Credentials> LoadCredentials(const PdfSigningJob& job,
       warnings.push_back("the private key " + *job.key_file +
                          " is not encrypted; protect it with a passphrase (PKCS#8)");
     }
-    signer = std::make_shared<crypto::SoftwareSigner>(std::move(*key), "file:" + *job.key_file);
     KYSO_ASSIGN_OR_RETURN(std::string cert_pem, ReadTextFile(*job.certificate_file, 1 << 20));
     auto all = x509::Certificate::AllFromPem(cert_pem);
     if (!all.ok()) return all.status().WithContext(*job.certificate_file);
@@ -164,22 +166,41 @@ Result<pades::Credentials> LoadCredentials(const PdfSigningJob& job,
     certificates.insert(certificates.end(), all->begin(), all->end());
   }
   // The signer's certificate is the one holding the key, wherever it is in the files.
-  auto own = std::find_if(certificates.begin(), certificates.end(), [&](const auto& c) {
-    return c.public_key().Equals(signer->public_key());
-  });
+  crypto::PublicKey public_key = key->public_key();
+  auto own = std::find_if(certificates.begin(), certificates.end(),
+                          [&](const auto& c) { return c.public_key().Equals(public_key); });
   if (own == certificates.end()) {
-    return InvalidArgument("pades.key_mismatch", "no certificate given matches the private key");
+    return InvalidArgument("pades.key_mismatch",
+                           "no certificate given matches the private key " + key_source);
   }
-  x509::Certificate certificate = *own;
-  certificates.erase(own);
-  return pades::Credentials{std::move(signer), std::move(certificate), std::move(certificates)};
+  std::rotate(certificates.begin(), own, own + 1);
+  return KeyMaterial{std::move(*key), std::move(certificates)};
+}
+
+namespace {
+
+pades::Credentials ToCredentials(KeyMaterial material, const std::string& key_ref) {
+  auto signer = std::make_shared<crypto::SoftwareSigner>(std::move(material.key), key_ref);
+  x509::Certificate certificate = material.certificates.front();
+  material.certificates.erase(material.certificates.begin());
+  return pades::Credentials{std::move(signer), std::move(certificate),
+                            std::move(material.certificates)};
+}
+
+constexpr const char* kSigningKeyIndex = "signing_keys";
+
+std::string SigningKeySetting(const std::string& id) {
+  return "signing_key:" + id;
 }
 
 }  // namespace
 
 Result<PdfSigningResult> SignPdfFile(Instance* instance, PdfSigningJob job) {
   PdfSigningResult result;
-  KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, LoadCredentials(job, result.warnings));
+  KYSO_ASSIGN_OR_RETURN(KeyMaterial material, LoadKeyMaterial(job, result.warnings));
+  pades::Credentials credentials =
+      ToCredentials(std::move(material), job.pkcs12_file ? "pkcs12:" + *job.pkcs12_file
+                                                         : "file:" + job.key_file.value_or(""));
   const Clock& clock = instance ? instance->clock() : SystemClockForSigning();
   job.options.signing_time = clock.Now();
   result.signing_time = job.options.signing_time;
@@ -214,6 +235,92 @@ Result<PdfSigningResult> SignPdfFile(Instance* instance, PdfSigningJob job) {
   KYSO_ASSIGN_OR_RETURN(result.outcome,
                         pades::SignPdf(*document, credentials, job.options, job.output));
   return result;
+}
+
+Status SigningKeys::Add(const std::string& id, const KeyMaterial& material) {
+  bool valid = !id.empty() && id.size() <= 64;
+  for (char c : id) {
+    valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  }
+  if (!valid) {
+    return InvalidArgument("signing_key.invalid_id",
+                           "a signing key id is 1-64 letters, digits, '-' or '_'");
+  }
+  if (material.certificates.empty() ||
+      !material.certificates.front().public_key().Equals(material.key.public_key())) {
+    return InvalidArgument("signing_key.key_mismatch",
+                           "the first certificate does not hold the key");
+  }
+  std::lock_guard lock(mu_);
+  {
+    KYSO_ASSIGN_OR_RETURN(auto tx, instance_->db().Begin(store::TransactionMode::kRead));
+    KYSO_ASSIGN_OR_RETURN(auto existing, tx->GetSetting(SigningKeySetting(id)));
+    if (existing) {
+      return AlreadyExists("signing_key.exists", "a signing key '" + id + "' already exists");
+    }
+  }
+  // The key file first: a crash before the commit leaves an unreferenced encrypted file.
+  KYSO_ASSIGN_OR_RETURN(std::string key_ref, instance_->keys().Save("sign-" + id, material.key));
+  nlohmann::json record = {{"key_ref", key_ref}, {"certificates", nlohmann::json::array()}};
+  for (const auto& c : material.certificates) record["certificates"].push_back(c.ToPem());
+  KYSO_ASSIGN_OR_RETURN(auto tx, instance_->db().Begin(store::TransactionMode::kWrite));
+  KYSO_ASSIGN_OR_RETURN(auto index_text, tx->GetSetting(kSigningKeyIndex));
+  nlohmann::json index =
+      index_text ? nlohmann::json::parse(*index_text, nullptr, false) : nlohmann::json::array();
+  if (!index.is_array()) index = nlohmann::json::array();
+  index.push_back(id);
+  KYSO_RETURN_IF_ERROR(tx->PutSetting(SigningKeySetting(id), record.dump()));
+  KYSO_RETURN_IF_ERROR(tx->PutSetting(kSigningKeyIndex, index.dump()));
+  nlohmann::json details = {{"id", id},
+                            {"key_ref", key_ref},
+                            {"subject", material.certificates.front().subject().ToRfc4514()},
+                            {"serial", material.certificates.front().serial_hex()}};
+  KYSO_ASSIGN_OR_RETURN(
+      auto entry,
+      instance_->audit_log().Append(*tx, DefaultActor(), "signing_key.add", id, details.dump()));
+  (void)entry;
+  return tx->Commit();
+}
+
+Result<std::vector<std::string>> SigningKeys::List() {
+  KYSO_ASSIGN_OR_RETURN(auto tx, instance_->db().Begin(store::TransactionMode::kRead));
+  KYSO_ASSIGN_OR_RETURN(auto index_text, tx->GetSetting(kSigningKeyIndex));
+  std::vector<std::string> ids;
+  if (!index_text) return ids;
+  auto index = nlohmann::json::parse(*index_text, nullptr, false);
+  if (!index.is_array())
+    return DataLoss("signing_key.corrupt", "the signing key index is not a list");
+  for (const auto& id : index) {
+    if (id.is_string()) ids.push_back(id.get<std::string>());
+  }
+  return ids;
+}
+
+Result<pades::Credentials> SigningKeys::Get(const std::string& id) {
+  std::lock_guard lock(mu_);
+  if (auto it = cache_.find(id); it != cache_.end()) return it->second;
+  std::optional<std::string> text;
+  {
+    KYSO_ASSIGN_OR_RETURN(auto tx, instance_->db().Begin(store::TransactionMode::kRead));
+    KYSO_ASSIGN_OR_RETURN(text, tx->GetSetting(SigningKeySetting(id)));
+  }
+  if (!text) return NotFound("signing_key.not_found", "no signing key '" + id + "'");
+  auto record = nlohmann::json::parse(*text, nullptr, false);
+  if (!record.is_object() || !record["key_ref"].is_string() || !record["certificates"].is_array() ||
+      record["certificates"].empty()) {
+    return DataLoss("signing_key.corrupt", "the record of signing key '" + id + "' is damaged");
+  }
+  KYSO_ASSIGN_OR_RETURN(auto signer, instance_->keys().Load(record["key_ref"].get<std::string>()));
+  std::vector<x509::Certificate> certs;
+  for (const auto& pem : record["certificates"]) {
+    KYSO_ASSIGN_OR_RETURN(auto cert, x509::Certificate::FromPem(pem.get<std::string>()));
+    certs.push_back(std::move(cert));
+  }
+  x509::Certificate own = certs.front();
+  certs.erase(certs.begin());
+  pades::Credentials credentials{std::move(signer), std::move(own), std::move(certs)};
+  cache_.emplace(id, credentials);
+  return credentials;
 }
 
 }  // namespace kyso::app

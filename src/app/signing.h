@@ -3,10 +3,12 @@
 // URLs are fetched over HTTP), and the signing keys the server holds for callers.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "app/instance.h"
 #include "pades/signer.h"
@@ -61,6 +63,34 @@ struct PdfSigningResult {
 // Loads the credentials and images, plans the appearance, signs and writes job.output.
 // `instance` may be null (no data directory); it provides the TSA, OCSP and CRLs in-process.
 [[nodiscard]] Result<PdfSigningResult> SignPdfFile(Instance* instance, PdfSigningJob job);
+
+// A private key and certificates read from the files of a job (PKCS#8 + PEM, or PKCS#12),
+// the signer's certificate first.
+struct KeyMaterial {
+  crypto::PrivateKey key;
+  std::vector<x509::Certificate> certificates;
+};
+[[nodiscard]] Result<KeyMaterial> LoadKeyMaterial(const PdfSigningJob& job,
+                                                  std::vector<std::string>& warnings);
+
+// Keys the server signs documents with on behalf of callers (`kyso sign key add`): the key in
+// the instance key store, encrypted with the instance passphrase like the CA keys; its
+// certificates in the store's settings. Adding one is audited (signing_key.add).
+// Thread-safe; loaded keys are cached.
+class SigningKeys {
+ public:
+  explicit SigningKeys(Instance* instance) : instance_(instance) {}
+  // Errors: signing_key.invalid_id, signing_key.exists, signing_key.key_mismatch.
+  Status Add(const std::string& id, const KeyMaterial& material);
+  Result<std::vector<std::string>> List();
+  // NotFound signing_key.not_found.
+  Result<pades::Credentials> Get(const std::string& id);
+
+ private:
+  Instance* instance_;
+  std::mutex mu_;
+  std::map<std::string, pades::Credentials> cache_;
+};
 
 // The signing time source when no instance is open: the system clock.
 const Clock& SystemClockForSigning();

@@ -50,20 +50,6 @@ std::string CaName(app::Instance& inst, int64_t id) {
   return ca.ok() ? ca->name : "?";
 }
 
-// Runs `body` with an opened instance; seals the audit log afterwards when `writes` is set, so
-// every state change ends covered by a signed checkpoint.
-int WithInstance(const Globals& g, bool writes, const std::function<Status(app::Instance&)>& body) {
-  auto inst = app::Instance::Open(g.data_dir, MakeOpenOptions(g));
-  if (!inst.ok()) return ReportError(g, inst.status());
-  Status st = body(**inst);
-  if (!st.ok()) return ReportError(g, st);
-  if (writes) {
-    st = (*inst)->authority().SealAudit();
-    if (!st.ok()) return ReportError(g, st.WithContext("sealing the audit log"));
-  }
-  return 0;
-}
-
 Status ReportIssued(const Globals& g, app::Instance& inst, const ca::IssuedCertificate& issued,
                     const std::string& out, const char* verb) {
   KYSO_RETURN_IF_ERROR(WriteOutput(out, issued.certificate.ToPem()));

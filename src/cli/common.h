@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -39,6 +40,21 @@ inline int ReportError(const Globals& g, const Status& st) {
 
 inline void PrintJson(const nlohmann::ordered_json& j) {
   std::cout << j.dump(2) << "\n";
+}
+
+// Runs `body` with an opened instance; seals the audit log afterwards when `writes` is set, so
+// every state change ends covered by a signed checkpoint.
+inline int WithInstance(const Globals& g, bool writes,
+                        const std::function<Status(app::Instance&)>& body) {
+  auto inst = app::Instance::Open(g.data_dir, MakeOpenOptions(g));
+  if (!inst.ok()) return ReportError(g, inst.status());
+  Status st = body(**inst);
+  if (!st.ok()) return ReportError(g, st);
+  if (writes) {
+    st = (*inst)->authority().SealAudit();
+    if (!st.ok()) return ReportError(g, st.WithContext("sealing the audit log"));
+  }
+  return 0;
 }
 
 // `kyso sign ...` (cli/sign.cc).

@@ -34,17 +34,92 @@ Result<pdf::Rectangle> ParseRect(const std::string& text, const std::string& uni
   return pdf::Rectangle{v[0] * scale, v[1] * scale, (v[0] + v[2]) * scale, (v[1] + v[3]) * scale};
 }
 
+// The key and certificates of a signer: PKCS#8 + PEM, or PKCS#12.
+struct CredentialArgs {
+  std::string key, cert, chain, p12, key_passphrase_file;
+
+  void AddTo(CLI::App* cmd) {
+    cmd->add_option("--key", key, "Private key, PKCS#8 PEM (encrypted)");
+    cmd->add_option("--cert", cert, "Signer certificate PEM (may be followed by its chain)");
+    cmd->add_option("--chain", chain, "Issuer certificates PEM");
+    cmd->add_option("--p12", p12, "PKCS#12 file instead of --key/--cert");
+    cmd->add_option("--key-passphrase-file", key_passphrase_file,
+                    "File holding the key or PKCS#12 passphrase (else a prompt)");
+  }
+  void Fill(app::PdfSigningJob& job, bool allow_prompt) const {
+    if (!key.empty()) job.key_file = key;
+    if (!cert.empty()) job.certificate_file = cert;
+    if (!chain.empty()) job.chain_file = chain;
+    if (!p12.empty()) job.pkcs12_file = p12;
+    if (!key_passphrase_file.empty()) job.key_passphrase.file = key_passphrase_file;
+    job.key_passphrase.allow_prompt = allow_prompt;
+  }
+};
+
 }  // namespace
+
+void AddSigningKeys(CLI::App& sign, Globals& g, int& rc) {
+  auto* key = sign.add_subcommand("key", "Keys the server signs documents with for callers");
+  key->require_subcommand(1);
+  struct Args {
+    std::string id;
+    CredentialArgs credentials;
+  };
+  auto a = std::make_shared<Args>();
+  auto* add = key->add_subcommand(
+      "add", "Store a signing key (re-encrypted with the instance passphrase) and its chain");
+  add->add_option("--id", a->id, "Key id callers name (letters, digits, - and _)")->required();
+  a->credentials.AddTo(add);
+  add->callback([&g, &rc, a]() {
+    app::PdfSigningJob job;
+    a->credentials.Fill(job, !g.json);
+    rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
+      std::vector<std::string> warnings;
+      KYSO_ASSIGN_OR_RETURN(app::KeyMaterial material, app::LoadKeyMaterial(job, warnings));
+      app::SigningKeys keys(&inst);
+      std::string subject = material.certificates.front().subject().ToRfc4514();
+      KYSO_RETURN_IF_ERROR(keys.Add(a->id, material));
+      if (g.json) {
+        PrintJson({{"id", a->id}, {"subject", subject}});
+      } else {
+        std::cerr << "signing key " << a->id << " added for " << subject << "\n";
+      }
+      return Status::Ok();
+    });
+  });
+  key->add_subcommand("list", "List the signing keys")->callback([&g, &rc]() {
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      app::SigningKeys keys(&inst);
+      KYSO_ASSIGN_OR_RETURN(auto ids, keys.List());
+      ordered_json list = ordered_json::array();
+      for (const auto& id : ids) {
+        KYSO_ASSIGN_OR_RETURN(auto credentials, keys.Get(id));
+        ordered_json j = {{"id", id},
+                          {"subject", credentials.certificate.subject().ToRfc4514()},
+                          {"not_after", credentials.certificate.not_after()}};
+        if (g.json) {
+          list.push_back(j);
+        } else {
+          std::cout << id << "\t" << credentials.certificate.subject().ToRfc4514() << "\n";
+        }
+      }
+      if (g.json) PrintJson(list);
+      return Status::Ok();
+    });
+  });
+}
 
 void AddSign(CLI::App& app, Globals& g, int& rc) {
   auto* sign = app.add_subcommand("sign", "Sign documents");
   sign->require_subcommand(1);
+  AddSigningKeys(*sign, g, rc);
   auto* pdf_cmd = sign->add_subcommand(
       "pdf", "Sign a PDF (PAdES B-B/B-T/B-LT/B-LTA) with a Nghị định 30 appearance");
 
   struct Args {
     std::string input, output, kind = "approved", level = "B-B", unit = "pt", rect, field;
-    std::string key, cert, chain, p12, key_passphrase_file, image, font, tsa;
+    CredentialArgs credentials;
+    std::string image, font, tsa;
     std::string reason, location, contact, name, copy_type = "SAO Y", doc_number;
     std::string digest = "sha256", lock;
     std::vector<std::string> text;
@@ -57,12 +132,7 @@ void AddSign(CLI::App& app, Globals& g, int& rc) {
   pdf_cmd->add_option("output", a->output, "Signed PDF to write (atomically)")->required();
   pdf_cmd->add_option("--kind", a->kind,
                       "approved | issued | copy | appendix | initials | invisible");
-  pdf_cmd->add_option("--key", a->key, "Private key, PKCS#8 PEM (encrypted)");
-  pdf_cmd->add_option("--cert", a->cert, "Signer certificate PEM (may be followed by its chain)");
-  pdf_cmd->add_option("--chain", a->chain, "Issuer certificates PEM");
-  pdf_cmd->add_option("--p12", a->p12, "PKCS#12 file with key and certificates");
-  pdf_cmd->add_option("--key-passphrase-file", a->key_passphrase_file,
-                      "File holding the key or PKCS#12 passphrase (else a prompt)");
+  a->credentials.AddTo(pdf_cmd);
   pdf_cmd->add_option("--image", a->image, "PNG: signature, seal or initials image");
   pdf_cmd->add_option("--page", a->page, "Page number (1-based)");
   pdf_cmd->add_option("--rect", a->rect, "x,y,width,height from the page's lower left corner");
@@ -108,12 +178,7 @@ void AddSign(CLI::App& app, Globals& g, int& rc) {
     job.options.digest = *digest;
     job.options.rsa_padding = a->pss ? crypto::RsaPadding::kPss : crypto::RsaPadding::kPkcs1v15;
     job.options.durable = !a->no_fsync;
-    if (!a->key.empty()) job.key_file = a->key;
-    if (!a->cert.empty()) job.certificate_file = a->cert;
-    if (!a->chain.empty()) job.chain_file = a->chain;
-    if (!a->p12.empty()) job.pkcs12_file = a->p12;
-    if (!a->key_passphrase_file.empty()) job.key_passphrase.file = a->key_passphrase_file;
-    job.key_passphrase.allow_prompt = !g.json;
+    a->credentials.Fill(job, !g.json);
     if (!a->image.empty()) job.image_file = a->image;
     if (!a->font.empty()) job.font_file = a->font;
     if (!a->tsa.empty()) job.tsa_url = a->tsa;

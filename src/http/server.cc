@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <charconv>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -186,7 +187,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     busy_ = false;
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_->options().max_header_bytes));
-    parser_->body_limit(server_->options().max_body_bytes);
+    // The route, known once the head is read, sets the body limit (OnHead). Beast checks
+    // Content-Length against the limit when the head completes, so none is set until then.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     beast::get_lowest_layer(stream_).expires_after(served_ == 0 ? server_->options().header_timeout
                                                                 : server_->options().idle_timeout);
     bhttp::async_read_header(

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFAcroFormDocumentHelper.hh>
@@ -117,7 +118,59 @@ std::optional<int> DocMdpPermissionsOf(QPDFObjectHandle sig) {
   return std::nullopt;
 }
 
+// §12.7.4.5 Table 233 (the field's /Lock) or §12.8.2.4 (a FieldMDP signature reference).
+std::optional<FieldLock> ParseLock(QPDFObjectHandle params) {
+  if (!params.isDictionary()) return std::nullopt;
+  auto action = params.getKey("/Action");
+  if (!action.isName()) return std::nullopt;
+  FieldLock lock;
+  if (action.getName() == "/All") {
+    lock.action = FieldLock::Action::kAll;
+  } else if (action.getName() == "/Include") {
+    lock.action = FieldLock::Action::kInclude;
+  } else if (action.getName() == "/Exclude") {
+    lock.action = FieldLock::Action::kExclude;
+  } else {
+    return std::nullopt;
+  }
+  auto fields = params.getKey("/Fields");
+  if (fields.isArray()) {
+    for (auto& f : fields.aitems()) {
+      if (f.isString()) lock.fields.push_back(f.getUTF8Value());
+    }
+  }
+  return lock;
+}
+
+std::optional<FieldLock> LockOf(QPDFObjectHandle field, QPDFObjectHandle sig) {
+  if (auto lock = ParseLock(field.getKey("/Lock"))) return lock;
+  auto refs = sig.getKey("/Reference");
+  if (!refs.isArray()) return std::nullopt;
+  for (auto& ref : refs.aitems()) {
+    if (!ref.isDictionary()) continue;
+    auto method = ref.getKey("/TransformMethod");
+    if (method.isName() && method.getName() == "/FieldMDP") {
+      return ParseLock(ref.getKey("/TransformParams"));
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+bool SignatureFieldInfo::Locks(const std::string& other) const {
+  if (!lock) return false;
+  bool listed = std::find(lock->fields.begin(), lock->fields.end(), other) != lock->fields.end();
+  switch (lock->action) {
+    case FieldLock::Action::kAll:
+      return true;
+    case FieldLock::Action::kInclude:
+      return listed;
+    case FieldLock::Action::kExclude:
+      return !listed;
+  }
+  return false;
+}
 
 struct Document::State {
   std::shared_ptr<MappedFile> mapped;
@@ -309,6 +362,7 @@ std::vector<SignatureFieldInfo> Document::SignatureFields() const {
         auto value = field.getObjectHandle().getKey("/V");
         info.is_signed = value.isDictionary();
         if (value.isIndirect()) info.value = RefOf(value);
+        if (info.is_signed) info.lock = LockOf(field.getObjectHandle(), value);
         out.push_back(std::move(info));
         break;  // a signature field has one widget (§12.7.4.5)
       }

@@ -46,6 +46,13 @@ struct PageInfo {
   int rotate = 0;      // 0, 90, 180, 270
 };
 
+// FieldMDP (ISO 32000-1 §12.8.2.4; the field /Lock of §12.7.4.5, Table 233).
+struct FieldLock {
+  enum class Action { kAll, kInclude, kExclude };
+  Action action = Action::kAll;
+  std::vector<std::string> fields;  // for kInclude / kExclude
+};
+
 struct SignatureFieldInfo {
   std::string name;  // fully qualified (§12.7.3.2)
   ObjectRef field;
@@ -54,6 +61,11 @@ struct SignatureFieldInfo {
   Rectangle rect;
   bool is_signed = false;          // has /V
   std::optional<ObjectRef> value;  // the signature dictionary, when signed
+  // The fields this field's signature locks (its /Lock, or the signature's FieldMDP
+  // reference), when signed with one.
+  std::optional<FieldLock> lock;
+  // True when `lock` covers the field named `name`.
+  bool Locks(const std::string& name) const;
 };
 
 struct ExistingSignature {

@@ -189,6 +189,20 @@ TEST(PdfUpdate, FillsAnExistingFieldAndLocksFields) {
   // The same field cannot be signed twice.
   auto again = PrepareSignature(reopened, placement, SmallSpec(), nullptr);
   EXPECT_EQ(again.status().id(), "pdf.field_signed");
+  // The lock covers SoVanBan only: CoQuan may still be signed.
+  SignaturePlacement seal;
+  seal.field_name = "CoQuan";
+  seal.create_field = false;
+  EXPECT_TRUE(PrepareSignature(reopened, seal, SmallSpec(), nullptr).ok());
+
+  // Locking everything forbids filling CoQuan later.
+  SignatureSpec lock_all = SmallSpec();
+  lock_all.lock = FieldLock{FieldLock::Action::kAll, {}};
+  auto locked = PrepareSignature(doc, placement, lock_all, nullptr);
+  ASSERT_TRUE(locked.ok());
+  Document all_locked = MustOpen(WriteSigned(dir, "locked.pdf", doc, locked->update));
+  EXPECT_EQ(PrepareSignature(all_locked, seal, SmallSpec(), nullptr).status().id(),
+            "pdf.field_locked");
 }
 
 TEST(PdfUpdate, CertificationMustComeFirstAndP1ForbidsMore) {

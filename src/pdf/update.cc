@@ -269,6 +269,15 @@ Result<PreparedSignature> PrepareSignature(const Document& document,
         return InvalidArgument("pdf.field_signed",
                                "the signature field '" + existing->name + "' is already signed");
       }
+      if (existing) {
+        for (const auto& f : fields) {
+          if (f.is_signed && f.Locks(existing->name)) {
+            return InvalidArgument("pdf.field_locked", "the signature in field '" + f.name +
+                                                           "' locks the field '" + existing->name +
+                                                           "' (FieldMDP, ISO 32000-1 §12.8.2.4)");
+          }
+        }
+      }
       if (existing && existing->page == 0) {
         return InvalidArgument("pdf.field_not_on_page",
                                "the signature field '" + existing->name + "' is on no page");

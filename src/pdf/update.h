@@ -15,6 +15,7 @@
 //   pdf.field_not_on_page       the named field's widget is on no page
 //   pdf.certify_not_first       a certification signature must be the document's first
 //   pdf.docmdp_forbids          the certification signature's DocMDP P=1 forbids any change
+//   pdf.field_locked            an earlier signature's FieldMDP lock covers the field
 //   pdf.damaged                 QPDF could not resolve an object the update needs
 //   pdf.invalid_option          DocMDP permissions outside 1..3, FieldMDP without fields, ...
 #pragma once
@@ -59,13 +60,6 @@ class Update : public ObjectSink {
   const Document& base_;
   int next_number_;
   std::vector<Entry> entries_;
-};
-
-// FieldMDP (ISO 32000-1 §12.8.2.4; the field /Lock of §12.7.4.5, Table 233).
-struct FieldLock {
-  enum class Action { kAll, kInclude, kExclude };
-  Action action = Action::kAll;
-  std::vector<std::string> fields;  // for kInclude / kExclude
 };
 
 struct SignatureSpec {

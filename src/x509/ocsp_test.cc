@@ -16,6 +16,7 @@
 
 #include "testlib/csr_factory.h"
 #include "x509/openssl_util.h"
+#include "x509/validation_data.h"
 
 namespace kyso::x509 {
 namespace {
@@ -668,6 +669,77 @@ TEST(OcspResponse, SplitFindsTheBodyCertsAndCertId) {
   for (size_t cut = 0; cut < der.size(); cut += 7) {  // never reads out of bounds
     (void)SplitOcspResponse(ByteSpan(der).subspan(0, cut));
   }
+}
+
+}  // namespace
+}  // namespace kyso::x509
+
+namespace kyso::x509 {
+namespace {
+
+// A response about a leaf of the issuing CA, signed by `signer` with `certs_field` attached.
+Bytes ResponseAbout(const Certificate& leaf, const Certificate& issuer,
+                    const OcspResponseSigner& signer) {
+  Bytes request = EncodeOcspRequestFor(leaf, issuer);
+  auto parsed = OcspRequest::Parse(request);
+  EXPECT_TRUE(parsed.ok());
+  OcspSingleResponse single;
+  single.cert_id = parsed->ids[0].der;
+  single.status = OcspCertStatus::kGood;
+  single.this_update = kNow;
+  single.next_update = kNow + 3600;
+  auto body = signer.Sign(std::span<const OcspSingleResponse>(&single, 1), kNow, std::nullopt);
+  EXPECT_TRUE(body.ok());
+  Bytes der;
+  AssembleOcspResponse(body->body, signer.certs_field(), der);
+  return der;
+}
+
+TEST(InspectOcspResponse, AcceptsTheIssuersDelegateOnlyAndNamesIt) {
+  Pki pki("ec:P-384");  // a responder key that is not the issuing CA's
+  crypto::SoftwareSigner issuing_signer(testlib::CachedKey("ec:P-256"), "issuing");
+  const auto& leaf_key = testlib::CachedKey("ec:P-384");
+  CertificateTemplate t{{0x2A},
+                        *Name::ParseSlashed("/C=VN/O=Sở Y tế/CN=Nguyễn Văn An"),
+                        leaf_key.public_key(),
+                        kNow - 1000,
+                        kNow + 100 * kSecondsPerDay,
+                        {}};
+  auto leaf = Certificate::FromDer(
+      BuildCertificate(t, pki.issuing.get(), issuing_signer, crypto::SignatureScheme{})->der());
+  ASSERT_TRUE(leaf.ok());
+
+  auto delegate = OcspResponseSigner::Create(*pki.responder, pki.signer, pki.scheme);
+  ASSERT_TRUE(delegate.ok());
+  auto answer =
+      InspectOcspResponse(ResponseAbout(*leaf, *pki.issuing, **delegate), *leaf, *pki.issuing);
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->status, OcspCertStatus::kGood);
+  ASSERT_TRUE(answer->responder.has_value());
+  EXPECT_EQ(answer->responder->der(), pki.responder->der());
+
+  // A self-signed "responder" carrying its own certificate in the response: refused, although
+  // the signature over the response is sound.
+  const auto& rogue_key = testlib::CachedKey("rsa:2048");
+  CertificateTemplate r{{0x66},
+                        *Name::ParseSlashed("/C=VN/O=Giả mạo/CN=OCSP"),
+                        rogue_key.public_key(),
+                        kNow - 1000,
+                        kNow + 100 * kSecondsPerDay,
+                        {}};
+  r.extensions.extended_key_usage = {"OCSPSigning"};
+  auto rogue_signer = std::make_shared<crypto::SoftwareSigner>(rogue_key, "rogue");
+  auto rogue_cert = Certificate::FromDer(
+      BuildCertificate(r, nullptr, *rogue_signer, crypto::SignatureScheme{})->der());
+  ASSERT_TRUE(rogue_cert.ok());
+  auto rogue = OcspResponseSigner::Create(*rogue_cert, rogue_signer, crypto::SignatureScheme{});
+  ASSERT_TRUE(rogue.ok());
+  EXPECT_EQ(InspectOcspResponse(ResponseAbout(*leaf, *pki.issuing, **rogue), *leaf, *pki.issuing)
+                .status()
+                .id(),
+            "ocsp.bad_signature");
+  EXPECT_EQ(InspectOcspResponse(Bytes{0x30, 0x00}, *leaf, *pki.issuing).status().id(),
+            "ocsp.malformed_response");
 }
 
 }  // namespace

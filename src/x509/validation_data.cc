@@ -139,15 +139,14 @@ Result<OcspAnswer> InspectOcspResponse(ByteSpan response, const Certificate& cer
   OcspAnswer answer;
   bool verified = false;
   crypto::PublicKey issuer_key = issuer.public_key();
-  if (OCSP_resp_get0_signature(basic.get())) {
-    STACK_OF(X509)* none = sk_X509_new_null();
-    // Try the issuer key first.
-    X509* issuer_x509 = issuer.openssl();
-    sk_X509_push(none, issuer_x509);
-    if (OCSP_basic_verify(basic.get(), none, nullptr, OCSP_NOVERIFY | OCSP_TRUSTOTHER) == 1) {
-      verified = true;
-    }
-    sk_X509_free(none);
+  {
+    // The CA signing for itself: only the issuer's key is tried (OCSP_NOINTERN keeps OpenSSL
+    // from taking a signer out of the response's own certificates, which anyone can put there).
+    STACK_OF(X509)* issuer_only = sk_X509_new_null();
+    sk_X509_push(issuer_only, issuer.openssl());
+    verified = OCSP_basic_verify(basic.get(), issuer_only, nullptr,
+                                 OCSP_NOINTERN | OCSP_NOVERIFY | OCSP_TRUSTOTHER) == 1;
+    sk_X509_free(issuer_only);
     ERR_clear_error();
   }
   if (!verified) {
@@ -166,7 +165,9 @@ Result<OcspAnswer> InspectOcspResponse(ByteSpan response, const Certificate& cer
       }
       STACK_OF(X509)* one = sk_X509_new_null();
       sk_X509_push(one, candidate);
-      int ok = OCSP_basic_verify(basic.get(), one, nullptr, OCSP_NOVERIFY | OCSP_TRUSTOTHER);
+      // RFC 6960 §4.2.2.2: a delegate the issuer certified for OCSPSigning, and nothing else.
+      int ok = OCSP_basic_verify(basic.get(), one, nullptr,
+                                 OCSP_NOINTERN | OCSP_NOVERIFY | OCSP_TRUSTOTHER);
       sk_X509_free(one);
       ERR_clear_error();
       if (ok == 1) {

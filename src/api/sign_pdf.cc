@@ -1,0 +1,168 @@
+#include "api/sign_pdf.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+#include "appearance/appearance.h"
+#include "base/files.h"
+#include "http/multipart.h"
+#include "pades/visible.h"
+#include "pdf/document.h"
+
+namespace kyso::api {
+
+namespace {
+
+using http::Response;
+
+bool IsLoopback(std::string_view remote) {
+  return remote.starts_with("127.") || remote.starts_with("[::1]") || remote.starts_with("::1");
+}
+
+Result<double> ParseNumber(const std::string& name, const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) {
+    return InvalidArgument("sign.bad_option", name + " is not a number: '" + text + "'");
+  }
+  return v;
+}
+
+Result<pdf::Rectangle> ParseRect(const std::string& text, double scale) {
+  std::vector<double> v;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    KYSO_ASSIGN_OR_RETURN(double d, ParseNumber("rect", part));
+    v.push_back(d * scale);
+  }
+  if (v.size() != 4) return InvalidArgument("sign.bad_rect", "rect wants x,y,width,height");
+  return pdf::Rectangle{v[0], v[1], v[0] + v[2], v[1] + v[3]};
+}
+
+// The font is loaded once per process: a signing server needs one.
+Result<std::shared_ptr<const appearance::Font>> DefaultFont() {
+  static std::once_flag once;
+  static std::shared_ptr<const appearance::Font> font;
+  static Status error = Status::Ok();
+  std::call_once(once, [] {
+    std::string path = FileExists(appearance::kDefaultFontPath) ? appearance::kDefaultFontPath
+                                                                : appearance::kFallbackFontPath;
+    auto loaded = appearance::Font::Load(path);
+    if (loaded.ok()) {
+      font = std::move(loaded).value();
+    } else {
+      error = loaded.status();
+    }
+  });
+  if (!font) return error;
+  return font;
+}
+
+Result<Response> Sign(const Services& s, http::Request& request) {
+  KYSO_ASSIGN_OR_RETURN(
+      auto parts, http::ParseMultipart(request.Header("content-type"), AsBytes(request.body)));
+  std::map<std::string, std::string> fields;
+  std::vector<std::string> text_lines;
+  const http::MultipartPart* file = nullptr;
+  const http::MultipartPart* image = nullptr;
+  for (const auto& part : parts) {
+    if (part.name == "file") {
+      file = &part;
+    } else if (part.name == "image") {
+      image = &part;
+    } else if (part.name == "text") {
+      text_lines.emplace_back(AsString(part.data));
+    } else {
+      fields[part.name] = std::string(AsString(part.data));
+    }
+  }
+  if (file == nullptr)
+    return InvalidArgument("sign.no_file", "the 'file' part (the PDF) is missing");
+  auto field = [&](const std::string& name) -> std::optional<std::string> {
+    auto it = fields.find(name);
+    if (it == fields.end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  };
+  auto key_id = field("key");
+  if (!key_id)
+    return InvalidArgument("sign.no_key", "the 'key' field (a server-held key id) is missing");
+  KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, s.signing_credentials(*key_id));
+
+  pades::VisibleOptions visible;
+  visible.kind = pades::Kind::kInvisible;
+  if (auto k = field("kind")) {
+    KYSO_ASSIGN_OR_RETURN(visible.kind, pades::ParseKind(*k));
+  }
+  pades::SignOptions options;
+  if (auto level = field("level")) {
+    KYSO_ASSIGN_OR_RETURN(options.level, pades::ParseLevel(*level));
+  }
+  if (auto page = field("page")) {
+    KYSO_ASSIGN_OR_RETURN(double p, ParseNumber("page", *page));
+    visible.page = static_cast<int>(p);
+  }
+  double scale = field("unit") == std::optional<std::string>("mm") ? pades::kPointsPerMm : 1.0;
+  if (auto rect = field("rect")) {
+    KYSO_ASSIGN_OR_RETURN(visible.rect, ParseRect(*rect, scale));
+  }
+  visible.field = field("field");
+  visible.show_info = field("show_info") == std::optional<std::string>("true");
+  visible.text = text_lines;
+  if (auto v = field("copy_type")) visible.copy_type = *v;
+  if (auto v = field("doc_number")) visible.document_number = *v;
+  if (auto v = field("seal_mm")) {
+    KYSO_ASSIGN_OR_RETURN(visible.seal_size_mm, ParseNumber("seal_mm", *v));
+  }
+  options.spec.reason = field("reason");
+  options.spec.location = field("location");
+  options.spec.contact_info = field("contact");
+  if (image) {
+    KYSO_ASSIGN_OR_RETURN(visible.image, appearance::PrepareImage(image->data));
+  }
+  if (visible.kind != pades::Kind::kInvisible) {
+    KYSO_ASSIGN_OR_RETURN(visible.font, DefaultFont());
+  }
+  options.signing_time = s.clock->Now();
+  options.services = s.validation;
+  options.durable = false;  // a scratch file, read back at once
+
+  auto pdf_bytes = std::make_shared<const Bytes>(file->data.begin(), file->data.end());
+  KYSO_ASSIGN_OR_RETURN(pdf::Document document, pdf::Document::FromBytes(pdf_bytes));
+  KYSO_RETURN_IF_ERROR(
+      pades::PlanVisibleSignature(document, credentials.certificate, visible, options));
+  std::string scratch = s.scratch_dir + "/sign-" + std::to_string(::getpid()) + "-" +
+                        std::to_string(reinterpret_cast<uintptr_t>(&request)) + ".pdf";
+  auto outcome = pades::SignPdf(document, credentials, options, scratch);
+  if (!outcome.ok()) return outcome.status();
+  auto signed_pdf = ReadFile(scratch, kSignPdfMaxBody * 2);
+  ::unlink(scratch.c_str());
+  if (!signed_pdf.ok()) return signed_pdf.status();
+  Response r = Response::Binary(200, "application/pdf", std::string(AsString(*signed_pdf)));
+  r.Header("X-Kyso-Signature-Field", outcome->field_name);
+  r.Header("X-Kyso-Signature-Page", std::to_string(outcome->page));
+  r.Header("X-Kyso-Signature-Level", std::string(pades::LevelName(outcome->level)));
+  r.Header("Cache-Control", "no-store");
+  return r;
+}
+
+}  // namespace
+
+Response SignPdf(const Services& s, http::Request& request) {
+  if (!IsLoopback(request.remote)) {
+    return Response::Error(403, "sign.forbidden",
+                           "document signing is open to callers on this machine only until "
+                           "access control is configured");
+  }
+  if (!s.signing_credentials || s.scratch_dir.empty()) {
+    return Response::Error(503, "sign.unavailable", "document signing is not configured");
+  }
+  auto response = Sign(s, request);
+  if (!response.ok()) return Response::FromStatus(response.status());
+  return std::move(response).value();
+}
+
+}  // namespace kyso::api

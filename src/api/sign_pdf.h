@@ -1,0 +1,26 @@
+// POST /api/v1/sign/pdf: signs an uploaded PDF with a key the server holds (kyso sign key add).
+//
+// The body is multipart/form-data (RFC 7578). Parts:
+//   file       the PDF (required)
+//   image      a PNG for the appearance (signature, seal, initials)
+//   key        the server-held key's id (required)
+//   kind       approved | issued | copy | appendix | initials | invisible (default invisible)
+//   page, rect ("x,y,w,h"), unit (pt|mm), field, level (B-B..B-LTA), reason, location,
+//   contact, show_info (true/false), text (repeatable), copy_type, doc_number, seal_mm
+// The answer is the signed PDF (application/pdf) with X-Kyso-Signature-Field, -Page and
+// -Level headers, or a JSON error: 400 for bad input (the id says which: pdf.encrypted,
+// pdf.rect_off_page, appearance.not_png, multipart.*, sign.*), 403 for a caller that is not
+// on this machine (access control arrives with the registration workflow), 404 for an unknown
+// key, 503 when signing is not configured.
+#pragma once
+
+#include "api/routes.h"
+#include "http/message.h"
+
+namespace kyso::api {
+
+inline constexpr size_t kSignPdfMaxBody = 64u << 20;
+
+http::Response SignPdf(const Services& services, http::Request& request);
+
+}  // namespace kyso::api
