@@ -107,7 +107,7 @@ std::string Tail(const std::string& path, size_t bytes) {
 }  // namespace
 
 double RunProcess(const std::vector<std::string>& argv, const std::string& stderr_log,
-                  double* cpu_seconds) {
+                  double* cpu_seconds, long* max_rss_kb) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -126,6 +126,7 @@ double RunProcess(const std::vector<std::string>& argv, const std::string& stder
     if (errno != EINTR) Die("wait4 " + argv[0], std::strerror(errno));
   }
   double seconds = watch.Seconds();
+  if (max_rss_kb != nullptr) *max_rss_kb = usage.ru_maxrss;
   if (cpu_seconds != nullptr) {
     *cpu_seconds += usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
                     (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;

@@ -79,8 +79,9 @@ double Median(std::vector<double> values);
 // appended to `stderr_log`, waits for it, and returns its wall time in seconds. Dies if it
 // cannot be started or exits with a status other than 0, printing the log's tail. Adds the
 // child's CPU time (user + system) to `*cpu_seconds` when given.
+// `*max_rss_kb`, when given, receives the child's peak resident set (ru_maxrss, KiB).
 double RunProcess(const std::vector<std::string>& argv, const std::string& stderr_log,
-                  double* cpu_seconds = nullptr);
+                  double* cpu_seconds = nullptr, long* max_rss_kb = nullptr);
 // Runs `argv` and returns its stdout (for `openssl version`); empty on failure.
 std::string CaptureOutput(const std::vector<std::string>& argv);
 

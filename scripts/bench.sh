@@ -10,6 +10,7 @@
 #   scripts/bench.sh --serve-only    only the `kyso serve` benchmark (bench/serve_bench.sh)
 #   scripts/bench.sh --no-serve      everything but the `kyso serve` benchmark
 #   scripts/bench.sh --rss-certs 900000   adds the serve benchmark's long memory run
+#   scripts/bench.sh --sign-only     only the PDF signing benchmark (bench/sign_bench.cc)
 #
 # The figures are only as good as the machine is quiet: other builds or fuzzers on the same
 # cores slow both kyso and the openssl peer, so compare ratios, and rerun when the load average
@@ -22,6 +23,7 @@ quick=0
 json=0
 serve=1
 serve_only=0
+sign_only=0
 ca_args=()
 serve_args=()
 while [ $# -gt 0 ]; do
@@ -30,11 +32,24 @@ while [ $# -gt 0 ]; do
     --json) json=1; ca_args+=("$1") ;;
     --no-serve) serve=0 ;;
     --serve-only) serve_only=1 ;;
+    --sign-only) sign_only=1 ;;
     --rss-certs) serve_args+=("$1" "$2"); shift ;;
     *) ca_args+=("$1") ;;
   esac
   shift
 done
+
+# PDF signing against podofosign (docs/performance.md, "PDF signing").
+run_sign_bench() {
+  local sign_args=()
+  [ "$quick" -eq 1 ] && sign_args+=(--quick)
+  "$bin/kyso_bench_sign" --kyso "$root/build/release/kyso" \
+    --testdata "${KYSO_TESTDATA_DIR:-$root/../shared/testdata}" "${sign_args[@]+"${sign_args[@]}"}"
+}
+if [ "$sign_only" -eq 1 ]; then
+  run_sign_bench
+  exit $?
+fi
 
 if [ "$serve_only" -eq 0 ] && [ ! -x "$bin/kyso_bench_ca" ]; then
   echo "bench: $bin/kyso_bench_ca is missing; run \`make bench\` (or cmake --preset release &&" \
@@ -70,4 +85,10 @@ if [ "$json" -eq 0 ] && { [ "$serve" -eq 1 ] || [ "$serve_only" -eq 1 ]; }; then
     echo "bench: kyso serve benchmark skipped: build kyso and kyso_bench_serve first" \
          "(cmake --build build/release --target kyso kyso_bench_serve)" >&2
   fi
+fi
+
+if [ "$json" -eq 0 ] && [ "$serve_only" -eq 0 ] && [ -x "$bin/kyso_bench_sign" ]; then
+  echo
+  echo "== PDF signing (kyso_bench_sign) against podofosign =="
+  run_sign_bench
 fi

@@ -18,7 +18,7 @@ packages=(
 # `make fuzz` also needs clang's libFuzzer; `make bench` the load generators it compares with.
 case "${1:-}" in
   --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
-  --bench) packages+=(wrk apache2-utils libpodofo-utils hyperfine) ;;
+  --bench) packages+=(wrk apache2-utils libpodofo-utils hyperfine time) ;;
 esac
 
 missing=()

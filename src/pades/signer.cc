@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <thread>
 
 #include "crypto/random.h"
 #include "x509/cms.h"
@@ -79,6 +80,26 @@ class OutputFile {
     }
     return Status::Ok();
   }
+  // Appends `size` bytes of `fd` from offset 0, copied inside the kernel (copy_file_range);
+  // false when the kernel or file systems cannot, so the caller writes from memory instead.
+  Result<bool> AppendFrom(int fd, size_t size) {
+    loff_t in = 0;
+    loff_t out = static_cast<loff_t>(size_);
+    while (static_cast<size_t>(in) < size) {
+      ssize_t n = ::copy_file_range(fd, &in, fd_, &out, size - static_cast<size_t>(in), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && in == 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP ||
+                               errno == EINVAL)) {
+        return false;
+      }
+      if (n <= 0) {
+        return InvalidArgument("pades.output", "copying into " + tmp_ + ": " +
+                                                   (n < 0 ? std::strerror(errno) : "short copy"));
+      }
+    }
+    size_ += size;
+    return true;
+  }
   Status Truncate(size_t size) {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
       return InvalidArgument("pades.output", "truncating " + tmp_ + ": " + std::strerror(errno));
@@ -123,15 +144,37 @@ class OutputFile {
 // Appends `prepared.update` after `base` (written too when `write_base`) and returns the digest
 // of the signed byte ranges: everything but the /Contents hex string (ISO 32000-1 §12.8.1).
 // The original bytes are read once, hashed and written in the same pass.
-Result<Bytes> AppendAndHash(OutputFile& out, ByteSpan base, bool write_base,
+Result<Bytes> AppendAndHash(OutputFile& out, ByteSpan base, int base_fd, bool write_base,
                             const pdf::PreparedSignature& prepared,
                             crypto::DigestAlgorithm algorithm) {
   crypto::Hasher hasher(algorithm);
   constexpr size_t kChunk = 1 << 20;
+  // Hashing is the floor; copying the original into the output need not add to it. A large
+  // file is copied by a second thread while this one hashes, inside the kernel when it can.
+  constexpr size_t kParallelCopyFrom = 4 << 20;
+  Status copied = Status::Ok();
+  std::thread copier;
+  if (write_base && base.size() >= kParallelCopyFrom) {
+    copier = std::thread([&] {
+      if (base_fd >= 0) {
+        auto in_kernel = out.AppendFrom(base_fd, base.size());
+        if (!in_kernel.ok()) {
+          copied = in_kernel.status();
+          return;
+        }
+        if (*in_kernel) return;
+      }
+      copied = out.Append(base);
+    });
+  }
   for (size_t offset = 0; offset < base.size(); offset += kChunk) {
     ByteSpan chunk = base.subspan(offset, std::min(kChunk, base.size() - offset));
     hasher.Update(chunk);
-    if (write_base) KYSO_RETURN_IF_ERROR(out.Append(chunk));
+    if (write_base && !copier.joinable()) KYSO_RETURN_IF_ERROR(out.Append(chunk));
+  }
+  if (copier.joinable()) {
+    copier.join();
+    KYSO_RETURN_IF_ERROR(copied);
   }
   ByteSpan update(prepared.update);
   hasher.Update(update.first(prepared.contents_offset));
@@ -342,7 +385,8 @@ Result<SignOutcome> SignPdf(const pdf::Document& document, const Credentials& cr
     KYSO_ASSIGN_OR_RETURN(
         prepared, pdf::PrepareSignature(document, options.placement, spec, options.appearance));
     KYSO_RETURN_IF_ERROR(out->Truncate(0));
-    KYSO_ASSIGN_OR_RETURN(Bytes digest, AppendAndHash(*out, base, true, prepared, options.digest));
+    KYSO_ASSIGN_OR_RETURN(Bytes digest, AppendAndHash(*out, base, document.file_descriptor(), true, prepared,
+                                        options.digest));
     KYSO_ASSIGN_OR_RETURN(cms, x509::SignDetachedCms({.content_digest = digest,
                                                       .digest_algorithm = options.digest,
                                                       .signer_certificate = credentials.certificate,
@@ -397,7 +441,7 @@ Result<SignOutcome> SignPdf(const pdf::Document& document, const Credentials& cr
     KYSO_ASSIGN_OR_RETURN(pdf::PreparedSignature ts_prepared,
                           pdf::PrepareSignature(with_dss, pdf::SignaturePlacement{}, ts_spec, {}));
     size_t ts_base = with_dss.bytes().size();
-    KYSO_ASSIGN_OR_RETURN(Bytes digest, AppendAndHash(*out, with_dss.bytes(), false, ts_prepared,
+    KYSO_ASSIGN_OR_RETURN(Bytes digest, AppendAndHash(*out, with_dss.bytes(), -1, false, ts_prepared,
                                                       crypto::DigestAlgorithm::kSha256));
     KYSO_ASSIGN_OR_RETURN(Bytes token, TimeStampOver(*options.services, digest));
     if (token.size() > ts_spec.contents_size) {

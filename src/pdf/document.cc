@@ -41,22 +41,29 @@ class MappedFile {
       return InvalidArgument("pdf.not_pdf", path + ": empty file");
     }
     void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
     if (data == MAP_FAILED) {
-      return InvalidArgument("pdf.unreadable", path + ": mmap: " + std::strerror(errno));
+      int err = errno;
+      ::close(fd);
+      return InvalidArgument("pdf.unreadable", path + ": mmap: " + std::strerror(err));
     }
-    // One sequential pass (hash + copy) follows the parse.
+    // One sequential pass (hash, and copy when the kernel cannot) follows the parse.
     ::madvise(data, size, MADV_SEQUENTIAL);
-    auto file = std::shared_ptr<MappedFile>(new MappedFile(static_cast<uint8_t*>(data), size));
+    auto file =
+        std::shared_ptr<MappedFile>(new MappedFile(static_cast<uint8_t*>(data), size, fd));
     return file;
   }
-  ~MappedFile() { ::munmap(data_, size_); }
+  ~MappedFile() {
+    ::munmap(data_, size_);
+    ::close(fd_);
+  }
   ByteSpan bytes() const { return {data_, size_}; }
+  int fd() const { return fd_; }
 
  private:
-  MappedFile(uint8_t* data, size_t size) : data_(data), size_(size) {}
+  MappedFile(uint8_t* data, size_t size, int fd) : data_(data), size_(size), fd_(fd) {}
   uint8_t* data_;
   size_t size_;
+  int fd_;
 };
 
 bool IsPdfWhitespace(uint8_t c) {
@@ -264,6 +271,7 @@ Result<Document> Document::FromBytes(std::shared_ptr<const Bytes> bytes,
   return Document(std::move(state));
 }
 
+int Document::file_descriptor() const { return state_->mapped ? state_->mapped->fd() : -1; }
 ByteSpan Document::bytes() const {
   return state_->bytes;
 }

@@ -91,6 +91,9 @@ class Document {
   ~Document();
 
   ByteSpan bytes() const;
+  // The open file behind bytes() (read-only, positioned anywhere), or -1 for FromBytes: lets
+  // the signer copy the original with copy_file_range instead of through user memory.
+  int file_descriptor() const;
   XrefKind xref_kind() const;
   int64_t startxref() const;       // offset of the last cross-reference section
   int next_object_number() const;  // the trailer's /Size
