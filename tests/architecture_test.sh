@@ -24,8 +24,11 @@ for dir in "$root"/src/*/; do
     [ "$inc" = "testlib" ] && continue
     # store/sqlite/ is the store_sqlite module
     [[ "$line" == *'#include "store/sqlite/'* ]] && inc=store_sqlite
+    # api/sign/ is the api_sign module
+    [[ "$line" == *'#include "api/sign/'* ]] && inc=api_sign
     owner=$module
     [[ "$file" == */src/store/sqlite/* ]] && owner=store_sqlite
+    [[ "$file" == */src/api/sign/* ]] && owner=api_sign
     if [[ " ${allowed[$owner]} " != *" $inc "* ]]; then
       echo "$file includes $inc/, but $owner may depend only on: ${allowed[$owner]}"; fail=1
     fi

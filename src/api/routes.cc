@@ -5,7 +5,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "api/sign_pdf.h"
 #include "ca/record_json.h"
 #include "crypto/digest.h"
 #include "x509/certificate.h"
@@ -225,9 +224,6 @@ void AddRoutes(http::Router& router, const Services* s) {
                 return Ocsp(*s, r, true);
               }});
   router.Add({"tsa", {Method::kPost}, "/tsa", kTsaMaxBody, [s](Request& r) { return Tsa(*s, r); }});
-  router.Add({"sign_pdf", {Method::kPost}, "/api/v1/sign/pdf", kSignPdfMaxBody, [s](Request& r) {
-                return SignPdf(*s, r);
-              }});
   router.Add({"crl", {Method::kGet}, "/crl/{file}", 0, [s](Request& r) { return Crl(*s, r); }});
   router.Add({"ca_certificate", {Method::kGet}, "/ca/{file}", 0, [s](Request& r) {
                 return CaCertificate(*s, r);

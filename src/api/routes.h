@@ -10,8 +10,8 @@
 //   GET  /ca/{ca}.crt (DER), /ca/{ca}.pem     RFC 5280 §4.2.2.1 caIssuers, RFC 2585 §3
 //   GET  /api/v1/cas
 //   GET  /api/v1/certificates/{serial}[?ca=NAME]
-//   POST /api/v1/sign/pdf               multipart/form-data: file + options; a PAdES-signed PDF
-//                                       with a key the server holds (api/sign_pdf.h)
+//   POST /api/v1/sign/pdf               PAdES signing, registered by api/sign (the api_sign
+//                                       module, which brings the PDF stack)
 //
 // API errors are JSON {"error":{"code","message"}} with the HTTP status of the Status code
 // (http::Response::FromStatus). OCSP and TSA errors are answered in-band (an OCSP
@@ -26,7 +26,6 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "ocsp/responder.h"
-#include "pades/signer.h"
 #include "store/store.h"
 #include "tsa/time_stamp_authority.h"
 
@@ -40,10 +39,6 @@ struct Services {
   tsa::TimeStampAuthority* tsa = nullptr;  // null: /tsa answers 503
   const Clock* clock = nullptr;
   const http::Metrics* metrics = nullptr;  // set after the router is built (MetricsFor)
-  // Document signing with server-held keys; null: /api/v1/sign/pdf answers 503.
-  std::function<Result<pades::Credentials>(const std::string& key_id)> signing_credentials;
-  pades::ValidationServices* validation = nullptr;
-  std::string scratch_dir;  // where signed files are assembled before they are sent
 };
 
 // Registers every route above. `services` must outlive the router.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api/routes.h"
+#include "api/sign/sign_pdf.h"
 #include "app/signing.h"
 #include "base/files.h"
 #include "ca/crl_publisher.h"
@@ -55,14 +56,15 @@ Status Serve(Instance& instance, const ServeOptions& options,
   services.clock = &clock;
   SigningKeys signing_keys(&instance);
   LocalValidationServices validation(&instance, std::nullopt);
-  services.signing_credentials = [&signing_keys](const std::string& id) {
-    return signing_keys.Get(id);
-  };
-  services.validation = &validation;
-  services.scratch_dir = instance.data_dir() + "/tmp";
-  KYSO_RETURN_IF_ERROR(MakeDirectories(services.scratch_dir, 0700));
+  api::SigningServices signing;
+  signing.credentials = [&signing_keys](const std::string& id) { return signing_keys.Get(id); };
+  signing.validation = &validation;
+  signing.scratch_dir = instance.data_dir() + "/tmp";
+  signing.clock = &clock;
+  KYSO_RETURN_IF_ERROR(MakeDirectories(signing.scratch_dir, 0700));
   http::Router router;
   api::AddRoutes(router, &services);
+  api::AddSigningRoutes(router, &signing);
   auto metrics = http::MetricsFor(router);
   services.metrics = metrics.get();
   api::AddCollectors(*metrics, &services);

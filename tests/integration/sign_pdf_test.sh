@@ -565,5 +565,32 @@ expect_contains "--pss gives RSASSA-PSS" "rsassaPss" \
 dict=$(sig_dict inplace.pdf "$(field_names "$report" | cut -d' ' -f2)")
 for key in /Reason /Location /ContactInfo /M; do expect_contains "$key written" "$key" "$dict"; done
 
+# 12. POST /api/v1/sign/pdf with a key the server holds.
+expect_success "sign key add stores the agency key" "$KYSO" sign key add --id van-thu "${ORG[@]}"
+expect_contains "sign key list shows it" "van-thu" "$("$KYSO" sign key list 2>&1)"
+expect_contains "adding a key is audited" "signing_key.add" "$("$KYSO" audit list 2>&1)"
+code=$(curl -s -o api.pdf -D api.headers -w '%{http_code}' -F "file=@$PDFS/cong-van.pdf" \
+  -F key=van-thu -F kind=copy -F level=B-T "$URL/api/v1/sign/pdf")
+expect_eq "HTTP signing answers 200" 200 "$code"
+expect_contains "HTTP signing names the field" "X-Kyso-Signature-Level: B-T" "$(cat api.headers)"
+check_pdfsig "HTTP" api.pdf 1
+api_error() {  # api_error NAME STATUS ID curl-args...
+  local name=$1 status=$2 id=$3; shift 3
+  local got
+  got=$(curl -s -o api.err -w '%{http_code}' "$@" "$URL/api/v1/sign/pdf")
+  expect_eq "HTTP $name: status" "$status" "$got"
+  expect_contains "HTTP $name: error id" "\"code\":\"$id\"" "$(cat api.err)"
+}
+api_error "not a PDF" 400 pdf.not_pdf -F file=@pass.txt -F key=van-thu
+api_error "unknown key" 404 signing_key.not_found -F "file=@$PDFS/cong-van.pdf" -F key=khong-co
+api_error "not a PNG" 400 appearance.not_png -F "file=@$PDFS/cong-van.pdf" -F key=van-thu \
+  -F kind=approved -F rect=300,200,100,50 -F image=@pass.txt
+api_error "rect off the page" 400 pdf.rect_off_page -F "file=@$PDFS/cong-van.pdf" \
+  -F key=van-thu -F kind=approved -F rect=500,800,200,100 -F "image=@$IMGS/chu-ky.png"
+api_error "not multipart" 400 multipart.no_boundary -H "Content-Type: multipart/form-data" \
+  --data-binary @pass.txt
+expect_eq "the server still serves after bad input" 200 \
+  "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")"
+
 kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
 finish

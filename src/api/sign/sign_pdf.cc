@@ -1,4 +1,4 @@
-#include "api/sign_pdf.h"
+#include "api/sign/sign_pdf.h"
 
 #include <unistd.h>
 
@@ -62,7 +62,7 @@ Result<std::shared_ptr<const appearance::Font>> DefaultFont() {
   return font;
 }
 
-Result<Response> Sign(const Services& s, http::Request& request) {
+Result<Response> Sign(const SigningServices& s, http::Request& request) {
   KYSO_ASSIGN_OR_RETURN(
       auto parts, http::ParseMultipart(request.Header("content-type"), AsBytes(request.body)));
   std::map<std::string, std::string> fields;
@@ -90,7 +90,7 @@ Result<Response> Sign(const Services& s, http::Request& request) {
   auto key_id = field("key");
   if (!key_id)
     return InvalidArgument("sign.no_key", "the 'key' field (a server-held key id) is missing");
-  KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, s.signing_credentials(*key_id));
+  KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, s.credentials(*key_id));
 
   pades::VisibleOptions visible;
   visible.kind = pades::Kind::kInvisible;
@@ -151,13 +151,21 @@ Result<Response> Sign(const Services& s, http::Request& request) {
 
 }  // namespace
 
-Response SignPdf(const Services& s, http::Request& request) {
+void AddSigningRoutes(http::Router& router, const SigningServices* services) {
+  router.Add({"sign_pdf",
+              {http::Method::kPost},
+              "/api/v1/sign/pdf",
+              kSignPdfMaxBody,
+              [services](http::Request& r) { return SignPdf(*services, r); }});
+}
+
+Response SignPdf(const SigningServices& s, http::Request& request) {
   if (!IsLoopback(request.remote)) {
     return Response::Error(403, "sign.forbidden",
                            "document signing is open to callers on this machine only until "
                            "access control is configured");
   }
-  if (!s.signing_credentials || s.scratch_dir.empty()) {
+  if (!s.credentials || s.scratch_dir.empty() || s.clock == nullptr) {
     return Response::Error(503, "sign.unavailable", "document signing is not configured");
   }
   auto response = Sign(s, request);

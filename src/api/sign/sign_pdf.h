@@ -14,13 +14,29 @@
 // key, 503 when signing is not configured.
 #pragma once
 
-#include "api/routes.h"
+#include <functional>
+#include <string>
+
+#include "base/clock.h"
 #include "http/message.h"
+#include "http/router.h"
+#include "pades/signer.h"
 
 namespace kyso::api {
 
 inline constexpr size_t kSignPdfMaxBody = 64u << 20;
 
-http::Response SignPdf(const Services& services, http::Request& request);
+struct SigningServices {
+  // The credentials of a server-held key; NotFound signing_key.not_found for an unknown id.
+  std::function<Result<pades::Credentials>(const std::string& key_id)> credentials;
+  pades::ValidationServices* validation = nullptr;
+  std::string scratch_dir;  // where signed files are assembled before they are sent
+  const Clock* clock = nullptr;
+};
+
+// Registers POST /api/v1/sign/pdf. `services` must outlive the router.
+void AddSigningRoutes(http::Router& router, const SigningServices* services);
+
+http::Response SignPdf(const SigningServices& services, http::Request& request);
 
 }  // namespace kyso::api
