@@ -76,7 +76,11 @@ Result<Bytes> TimeStampTokenOf(ByteSpan response, crypto::DigestAlgorithm algori
     return InvalidArgument("timestamp.imprint_mismatch",
                            "the time-stamp token covers a different digest");
   }
-  (void)algorithm;
+  static constexpr const char* kShortNames[] = {"SHA256", "SHA384", "SHA512"};
+  if (info.hash_algorithm != kShortNames[static_cast<int>(algorithm)]) {
+    return InvalidArgument("timestamp.imprint_mismatch",
+                           "the time-stamp token hashes with " + info.hash_algorithm);
+  }
   if (!nonce.empty() && (!info.nonce || *info.nonce != Bytes(nonce.begin(), nonce.end()))) {
     return InvalidArgument("timestamp.nonce_mismatch",
                            "the time-stamp token does not echo the nonce");
