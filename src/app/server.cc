@@ -61,6 +61,10 @@ Status Serve(Instance& instance, const ServeOptions& options,
   signing.validation = &validation;
   signing.scratch_dir = instance.data_dir() + "/tmp";
   signing.clock = &clock;
+  LocalCertificates local_certificates = ReadLocalCertificates(instance.data_dir());
+  signing.trust_anchors = local_certificates.anchors;
+  signing.intermediates = local_certificates.intermediates;
+  signing.online = &validation;
   KYSO_RETURN_IF_ERROR(MakeDirectories(signing.scratch_dir, 0700));
   http::Router router;
   api::AddRoutes(router, &services);

@@ -112,6 +112,24 @@ Result<Bytes> LocalValidationServices::Crl(const std::string& url) {
 
 namespace kyso::app {
 
+LocalCertificates ReadLocalCertificates(const std::string& data_dir) {
+  LocalCertificates out;
+  for (const char* name : {"root.pem", "chain.pem", "issuing.pem"}) {
+    auto pem = ReadTextFile(data_dir + "/certs/" + name, 1 << 20);
+    if (!pem.ok()) continue;
+    auto certs = x509::Certificate::AllFromPem(*pem);
+    if (!certs.ok()) continue;
+    for (auto& c : *certs) {
+      bool self_signed = c.subject() == c.issuer() && c.IsSignedBy(c.public_key());
+      auto& list = self_signed ? out.anchors : out.intermediates;
+      bool seen =
+          std::any_of(list.begin(), list.end(), [&](const auto& k) { return k.der() == c.der(); });
+      if (!seen) list.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
 const Clock& SystemClockForSigning() {
   static SystemClock clock;
   return clock;

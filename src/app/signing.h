@@ -13,10 +13,12 @@
 #include "app/instance.h"
 #include "pades/signer.h"
 #include "pades/visible.h"
+#include "verify/engine.h"
 
 namespace kyso::app {
 
-class LocalValidationServices final : public pades::ValidationServices {
+class LocalValidationServices final : public pades::ValidationServices,
+                                      public verify::OnlineRevocation {
  public:
   // `instance` may be null (no data directory): then everything goes over HTTP and a TSA URL
   // is required for B-T and above. `tsa_url` overrides the instance's own TSA.
@@ -91,6 +93,15 @@ class SigningKeys {
   std::mutex mu_;
   std::map<std::string, pades::Credentials> cache_;
 };
+
+// Trust anchors and intermediates for `kyso verify`: the CA certificates of the data directory
+// (certs/*.pem: the self-signed ones are anchors, the others intermediates). Empty lists when
+// there is no data directory.
+struct LocalCertificates {
+  std::vector<x509::Certificate> anchors;
+  std::vector<x509::Certificate> intermediates;
+};
+LocalCertificates ReadLocalCertificates(const std::string& data_dir);
 
 // The signing time source when no instance is open: the system clock.
 const Clock& SystemClockForSigning();

@@ -708,6 +708,7 @@ int Run(int argc, char** argv) {
   AddServe(app, g, rc);
   AddOcsp(app, g, rc);
   AddSign(app, g, rc);
+  AddVerify(app, g, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

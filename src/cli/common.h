@@ -59,5 +59,7 @@ inline int WithInstance(const Globals& g, bool writes,
 
 // `kyso sign ...` (cli/sign.cc).
 void AddSign(CLI::App& app, Globals& g, int& rc);
+// `kyso verify ...` (cli/verify.cc).
+void AddVerify(CLI::App& app, Globals& g, int& rc);
 
 }  // namespace kyso::cli

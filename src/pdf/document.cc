@@ -12,7 +12,12 @@
 #include <qpdf/QPDFPageDocumentHelper.hh>
 #include <string_view>
 
+#include "pdf/mdp.h"
+
 namespace kyso::pdf {
+
+using internal::DocMdpPermissionsOf;
+using internal::LockOf;
 
 namespace {
 
@@ -48,8 +53,7 @@ class MappedFile {
     }
     // One sequential pass (hash, and copy when the kernel cannot) follows the parse.
     ::madvise(data, size, MADV_SEQUENTIAL);
-    auto file =
-        std::shared_ptr<MappedFile>(new MappedFile(static_cast<uint8_t*>(data), size, fd));
+    auto file = std::shared_ptr<MappedFile>(new MappedFile(static_cast<uint8_t*>(data), size, fd));
     return file;
   }
   ~MappedFile() {
@@ -106,61 +110,6 @@ Rectangle ToRectangle(QPDFObjectHandle array) {
 
 ObjectRef RefOf(const QPDFObjectHandle& oh) {
   return ObjectRef{oh.getObjectID(), oh.getGeneration()};
-}
-
-std::optional<int> DocMdpPermissionsOf(QPDFObjectHandle sig) {
-  if (!sig.isDictionary()) return std::nullopt;
-  auto refs = sig.getKey("/Reference");
-  if (!refs.isArray()) return std::nullopt;
-  for (auto& ref : refs.aitems()) {
-    if (!ref.isDictionary()) continue;
-    auto method = ref.getKey("/TransformMethod");
-    if (!method.isName() || method.getName() != "/DocMDP") continue;
-    auto params = ref.getKey("/TransformParams");
-    if (params.isDictionary() && params.getKey("/P").isInteger()) {
-      return static_cast<int>(params.getKey("/P").getIntValue());
-    }
-    return 2;  // §12.8.2.2.2: the default /P is 2
-  }
-  return std::nullopt;
-}
-
-// §12.7.4.5 Table 233 (the field's /Lock) or §12.8.2.4 (a FieldMDP signature reference).
-std::optional<FieldLock> ParseLock(QPDFObjectHandle params) {
-  if (!params.isDictionary()) return std::nullopt;
-  auto action = params.getKey("/Action");
-  if (!action.isName()) return std::nullopt;
-  FieldLock lock;
-  if (action.getName() == "/All") {
-    lock.action = FieldLock::Action::kAll;
-  } else if (action.getName() == "/Include") {
-    lock.action = FieldLock::Action::kInclude;
-  } else if (action.getName() == "/Exclude") {
-    lock.action = FieldLock::Action::kExclude;
-  } else {
-    return std::nullopt;
-  }
-  auto fields = params.getKey("/Fields");
-  if (fields.isArray()) {
-    for (auto& f : fields.aitems()) {
-      if (f.isString()) lock.fields.push_back(f.getUTF8Value());
-    }
-  }
-  return lock;
-}
-
-std::optional<FieldLock> LockOf(QPDFObjectHandle field, QPDFObjectHandle sig) {
-  if (auto lock = ParseLock(field.getKey("/Lock"))) return lock;
-  auto refs = sig.getKey("/Reference");
-  if (!refs.isArray()) return std::nullopt;
-  for (auto& ref : refs.aitems()) {
-    if (!ref.isDictionary()) continue;
-    auto method = ref.getKey("/TransformMethod");
-    if (method.isName() && method.getName() == "/FieldMDP") {
-      return ParseLock(ref.getKey("/TransformParams"));
-    }
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -271,7 +220,9 @@ Result<Document> Document::FromBytes(std::shared_ptr<const Bytes> bytes,
   return Document(std::move(state));
 }
 
-int Document::file_descriptor() const { return state_->mapped ? state_->mapped->fd() : -1; }
+int Document::file_descriptor() const {
+  return state_->mapped ? state_->mapped->fd() : -1;
+}
 ByteSpan Document::bytes() const {
   return state_->bytes;
 }

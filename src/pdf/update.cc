@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <qpdf/Buffer.hh>
 #include <qpdf/QPDF.hh>
 #include <set>
 
@@ -524,6 +525,32 @@ Result<Bytes> PrepareDss(const Document& document, const DssData& data) {
   } catch (const std::exception& e) {
     return InvalidArgument("pdf.damaged", std::string("QPDF: ") + e.what());
   }
+}
+
+Result<DssData> ReadDss(const Document& document) {
+  DssData data;
+  try {
+    QPDFObjectHandle dss = document.qpdf().getRoot().getKey("/DSS");
+    if (!dss.isDictionary()) return data;
+    auto read = [&](const char* key, std::vector<Bytes>& out) {
+      QPDFObjectHandle list = dss.getKey(key);
+      if (!list.isArray()) return;
+      // Bounded: a DSS holds a chain's worth of items, not millions.
+      int n = std::min(list.getArrayNItems(), 1000);
+      for (int i = 0; i < n; ++i) {
+        QPDFObjectHandle item = list.getArrayItem(i);
+        if (!item.isStream()) continue;
+        auto buffer = item.getStreamData(qpdf_dl_generalized);
+        out.emplace_back(buffer->getBuffer(), buffer->getBuffer() + buffer->getSize());
+      }
+    };
+    read("/Certs", data.certificates);
+    read("/OCSPs", data.ocsp_responses);
+    read("/CRLs", data.crls);
+  } catch (const std::exception& e) {
+    return InvalidArgument("pdf.damaged", std::string("reading the DSS: ") + e.what());
+  }
+  return data;
 }
 
 }  // namespace kyso::pdf

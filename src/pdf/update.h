@@ -117,4 +117,8 @@ struct DssData {
 
 [[nodiscard]] Result<Bytes> PrepareDss(const Document& document, const DssData& data);
 
+// The validation data of the document's DSS (certificates, OCSP responses and CRLs, decoded
+// streams; VRI entries are not returned). Empty when the document has none.
+[[nodiscard]] Result<DssData> ReadDss(const Document& document);
+
 }  // namespace kyso::pdf

@@ -1,4 +1,5 @@
-// POST /api/v1/sign/pdf: signs an uploaded PDF with a key the server holds (kyso sign key add).
+// The document routes: POST /api/v1/sign/pdf signs an uploaded PDF with a key the server holds
+// (kyso sign key add).
 //
 // The body is multipart/form-data (RFC 7578). Parts:
 //   file       the PDF (required)
@@ -21,6 +22,7 @@
 #include "http/message.h"
 #include "http/router.h"
 #include "pades/signer.h"
+#include "verify/engine.h"
 
 namespace kyso::api {
 
@@ -32,11 +34,22 @@ struct SigningServices {
   pades::ValidationServices* validation = nullptr;
   std::string scratch_dir;  // where signed files are assembled before they are sent
   const Clock* clock = nullptr;
+  // POST /api/v1/verify: the trust anchors and intermediates, and where revocation data
+  // comes from (null: embedded data only).
+  std::vector<x509::Certificate> trust_anchors;
+  std::vector<x509::Certificate> intermediates;
+  verify::OnlineRevocation* online = nullptr;
 };
 
-// Registers POST /api/v1/sign/pdf. `services` must outlive the router.
+// Registers POST /api/v1/sign/pdf and POST /api/v1/verify. `services` must outlive the
+// router.
 void AddSigningRoutes(http::Router& router, const SigningServices* services);
 
 http::Response SignPdf(const SigningServices& services, http::Request& request);
+
+// POST /api/v1/verify: multipart `file` (PDF, .p7s or .p7m), optional `content` (the data of a
+// detached .p7s), `offline` (true/false), `lang` (vi|en). JSON report by default;
+// `?format=html` gives the printable report. 200 with the report whatever the verdict.
+http::Response Verify(const SigningServices& services, http::Request& request);
 
 }  // namespace kyso::api

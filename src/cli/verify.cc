@@ -1,0 +1,205 @@
+// `kyso verify`: PDFs, CMS (.p7s + content, .p7m) and certificates, with a Vietnamese report.
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "app/signing.h"
+#include "base/files.h"
+#include "cli/common.h"
+#include "pdf/document.h"
+#include "verify/engine.h"
+
+namespace kyso::cli {
+
+namespace {
+
+// RFC 3339 ("2025-11-19T07:03:22Z", "+07:00" offsets) or Unix seconds.
+Result<UnixSeconds> ParseTime(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    return static_cast<UnixSeconds>(std::stoll(text));
+  }
+  std::tm tm{};
+  int offset_h = 0, offset_m = 0;
+  char sign = 'Z';
+  int n =
+      std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d%c%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &sign, &offset_h, &offset_m);
+  if (n < 6) {
+    return InvalidArgument("verify.bad_time",
+                           "--at wants RFC 3339 (2025-11-19T14:03:22+07:00) or Unix seconds");
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  UnixSeconds t = static_cast<UnixSeconds>(timegm(&tm));
+  if (n == 9 && (sign == '+' || sign == '-')) {
+    int offset = (offset_h * 60 + offset_m) * 60;
+    t += sign == '+' ? -offset : offset;
+  }
+  return t;
+}
+
+Result<std::vector<x509::Certificate>> ReadCertificates(const std::vector<std::string>& files) {
+  std::vector<x509::Certificate> out;
+  for (const auto& f : files) {
+    KYSO_ASSIGN_OR_RETURN(Bytes bytes, ReadFile(f, 4 << 20));
+    std::string_view text = AsString(bytes);
+    if (text.find("-----BEGIN") != std::string_view::npos) {
+      auto all = x509::Certificate::AllFromPem(text);
+      if (!all.ok()) return all.status().WithContext(f);
+      out.insert(out.end(), all->begin(), all->end());
+    } else {
+      auto one = x509::Certificate::FromDer(bytes);
+      if (!one.ok()) return one.status().WithContext(f);
+      out.push_back(std::move(one).value());
+    }
+  }
+  return out;
+}
+
+struct VerifyArgs {
+  std::string file, content, lang = "vi", at, format = "text";
+  std::vector<std::string> trust, untrusted, crls;
+  bool offline = false;
+};
+
+Result<verify::VerifyOptions> MakeOptions(const Globals& g, const VerifyArgs& a) {
+  verify::VerifyOptions options;
+  options.now = app::SystemClockForSigning().Now();
+  options.offline = a.offline;
+  if (!a.at.empty()) {
+    KYSO_ASSIGN_OR_RETURN(options.at, ParseTime(a.at));
+  }
+  if (a.trust.empty()) {
+    auto local = app::ReadLocalCertificates(g.data_dir);
+    options.trust_anchors = std::move(local.anchors);
+    options.untrusted = std::move(local.intermediates);
+  } else {
+    KYSO_ASSIGN_OR_RETURN(options.trust_anchors, ReadCertificates(a.trust));
+  }
+  KYSO_ASSIGN_OR_RETURN(auto untrusted, ReadCertificates(a.untrusted));
+  options.untrusted.insert(options.untrusted.end(), untrusted.begin(), untrusted.end());
+  for (const auto& f : a.crls) {
+    KYSO_ASSIGN_OR_RETURN(Bytes crl, ReadFile(f, 64 << 20));
+    options.crls.push_back(std::move(crl));
+  }
+  return options;
+}
+
+int Render(const Globals& g, const VerifyArgs& a, const verify::DocumentReport& report) {
+  verify::Language lang =
+      a.lang == "en" ? verify::Language::kEnglish : verify::Language::kVietnamese;
+  if (g.json || a.format == "json") {
+    std::cout << verify::RenderJson(report) << "\n";
+  } else if (a.format == "html") {
+    std::cout << verify::RenderHtml(report, lang);
+  } else {
+    std::cout << verify::RenderText(report, lang);
+  }
+  return report.indication == verify::Indication::kPassed ? 0 : 1;
+}
+
+// What the bytes are: a PDF, a CMS SignedData (DER or PEM "PKCS7"/"CMS"), or neither.
+enum class Kind { kPdf, kCms, kUnknown };
+Kind Sniff(ByteSpan bytes) {
+  std::string_view head = AsString(bytes.first(std::min<size_t>(bytes.size(), 1024)));
+  if (head.find("%PDF-") != std::string_view::npos) return Kind::kPdf;
+  if (!bytes.empty() && bytes[0] == 0x30) return Kind::kCms;
+  return Kind::kUnknown;
+}
+
+}  // namespace
+
+void AddVerify(CLI::App& app, Globals& g, int& rc) {
+  auto* cmd = app.add_subcommand(
+      "verify", "Verify the signatures of a PDF or CMS file (or `verify cert` for a certificate)");
+  auto a = std::make_shared<VerifyArgs>();
+  auto add_common = [a](CLI::App* c) {
+    c->add_option("--trust", a->trust, "Trust anchors, PEM or DER (default: this instance's CAs)");
+    c->add_option("--untrusted", a->untrusted, "More intermediate certificates");
+    c->add_option("--crl", a->crls, "CRL files (DER) to use");
+    c->add_flag("--offline", a->offline, "Use only the revocation data embedded in the file");
+    c->add_option("--at", a->at, "Validate at this time (RFC 3339 or Unix seconds)");
+    c->add_option("--lang", a->lang, "Report language: vi (default) or en")
+        ->check(CLI::IsMember({"vi", "en"}));
+    c->add_option("--format", a->format, "text (default), json or html")
+        ->check(CLI::IsMember({"text", "json", "html"}));
+  };
+  cmd->add_option("file", a->file, "PDF, .p7s or .p7m");
+  cmd->add_option("--content", a->content, "The signed content of a detached .p7s");
+  add_common(cmd);
+  cmd->callback([&g, &rc, a, cmd]() {
+    if (!cmd->get_subcommands().empty()) return;
+    if (a->file.empty()) {
+      rc = ReportError(g, InvalidArgument("verify.no_file", "name the file to verify"));
+      return;
+    }
+    auto options = MakeOptions(g, *a);
+    if (!options.ok()) {
+      rc = ReportError(g, options.status());
+      return;
+    }
+    app::LocalValidationServices online(nullptr, std::nullopt);
+    options->online = &online;
+    Result<verify::DocumentReport> report = InvalidArgument("verify.unknown_format", "");
+    auto bytes = ReadFile(a->file, size_t{1} << 31);
+    if (!bytes.ok()) {
+      rc = ReportError(g, bytes.status().WithContext(a->file));
+      return;
+    }
+    switch (Sniff(*bytes)) {
+      case Kind::kPdf: {
+        // A PDF that QPDF would have to repair still gets a verdict (its DSS is not read).
+        auto document = pdf::Document::Open(a->file);
+        report = verify::VerifyPdf(*bytes, document.ok() ? &*document : nullptr, a->file, *options);
+        break;
+      }
+      case Kind::kCms: {
+        std::optional<Bytes> content;
+        if (!a->content.empty()) {
+          auto c = ReadFile(a->content, size_t{1} << 31);
+          if (!c.ok()) {
+            rc = ReportError(g, c.status().WithContext(a->content));
+            return;
+          }
+          content = std::move(c).value();
+        }
+        report = verify::VerifyCms(
+            *bytes, content ? std::optional<ByteSpan>(*content) : std::nullopt, a->file, *options);
+        break;
+      }
+      case Kind::kUnknown:
+        report = InvalidArgument("verify.unknown_format",
+                                 a->file + " is neither a PDF nor a DER CMS signature");
+    }
+    if (!report.ok()) {
+      rc = ReportError(g, report.status());
+      return;
+    }
+    rc = Render(g, *a, *report);
+  });
+
+  auto* cert = cmd->add_subcommand("cert", "Check one certificate's path and revocation status");
+  auto c = std::make_shared<std::string>();
+  cert->add_option("certificate", *c, "Certificate, PEM or DER")->required();
+  add_common(cert);
+  cert->callback([&g, &rc, a, c]() {
+    auto options = MakeOptions(g, *a);
+    if (!options.ok()) {
+      rc = ReportError(g, options.status());
+      return;
+    }
+    app::LocalValidationServices online(nullptr, std::nullopt);
+    options->online = &online;
+    auto certs = ReadCertificates({*c});
+    if (!certs.ok() || certs->empty()) {
+      rc = ReportError(g, certs.ok() ? InvalidArgument("verify.no_certificate", *c + " is empty")
+                                     : certs.status());
+      return;
+    }
+    std::vector<x509::Certificate> rest(certs->begin() + 1, certs->end());
+    options->untrusted.insert(options->untrusted.end(), rest.begin(), rest.end());
+    rc = Render(g, *a, verify::VerifyCertificate(certs->front(), *c, *options));
+  });
+}
+
+}  // namespace kyso::cli

@@ -1,0 +1,405 @@
+#include "verify/report.h"
+
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace kyso::verify {
+
+std::string_view IndicationName(Indication indication) {
+  switch (indication) {
+    case Indication::kPassed:
+      return "VALID";
+    case Indication::kFailed:
+      return "INVALID";
+    case Indication::kIndeterminate:
+      return "INDETERMINATE";
+  }
+  return "INDETERMINATE";
+}
+
+std::string_view EtsiName(Indication indication) {
+  switch (indication) {
+    case Indication::kPassed:
+      return "TOTAL_PASSED";
+    case Indication::kFailed:
+      return "TOTAL_FAILED";
+    case Indication::kIndeterminate:
+      return "INDETERMINATE";
+  }
+  return "INDETERMINATE";
+}
+
+namespace {
+
+std::string_view SeverityName(Severity s) {
+  switch (s) {
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kError:
+      return "error";
+  }
+  return "info";
+}
+
+// "19.11.2025 14:03:22 +07:00", the form Vietnamese tools print (Nghị định 30/2020).
+std::string VietnamTime(UnixSeconds t) {
+  if (t == 0) return "";
+  time_t local = static_cast<time_t>(t + 7 * 3600);
+  std::tm tm{};
+  gmtime_r(&local, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%02d.%02d.%04d %02d:%02d:%02d +07:00", tm.tm_mday, tm.tm_mon + 1,
+                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+std::string Iso(UnixSeconds t) {
+  time_t v = static_cast<time_t>(t);
+  std::tm tm{};
+  gmtime_r(&v, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+struct Labels {
+  const char* title;
+  const char* file;
+  const char* overall;
+  const char* signature;
+  const char* signer;
+  const char* unit;
+  const char* issuer;
+  const char* signing_time;
+  const char* timestamp;
+  const char* claimed_unproven;
+  const char* integrity;
+  const char* intact;
+  const char* broken;
+  const char* coverage;
+  const char* modifications;
+  const char* validity_at_time;
+  const char* valid;
+  const char* not_valid;
+  const char* cert_period;
+  const char* chain;
+  const char* revocation;
+  const char* algorithms;
+  const char* findings;
+  const char* none;
+  const char* no_signature;
+  const char* verdict_valid;
+  const char* verdict_invalid;
+  const char* verdict_indeterminate;
+};
+
+constexpr Labels kVietnamese = {
+    "BÁO CÁO KIỂM TRA CHỮ KÝ SỐ",
+    "Tệp",
+    "Kết luận",
+    "Chữ ký",
+    "Người ký",
+    "Cơ quan",
+    "Đơn vị cấp",
+    "Thời gian ký",
+    "Dấu thời gian",
+    "theo khai báo của người ký, chưa được chứng thực",
+    "Tính toàn vẹn",
+    "toàn vẹn",
+    "KHÔNG toàn vẹn",
+    "Phạm vi ký",
+    "Thay đổi sau khi ký",
+    "Hiệu lực tại thời điểm ký",
+    "còn hiệu lực",
+    "KHÔNG hợp lệ",
+    "Thời hạn chứng thư",
+    "Chuỗi chứng thực",
+    "Tình trạng thu hồi",
+    "Thuật toán",
+    "Chi tiết",
+    "không có",
+    "Tài liệu không có chữ ký số.",
+    "HỢP LỆ",
+    "KHÔNG HỢP LỆ",
+    "KHÔNG XÁC ĐỊNH",
+};
+
+constexpr Labels kEnglish = {
+    "DIGITAL SIGNATURE VERIFICATION REPORT",
+    "File",
+    "Verdict",
+    "Signature",
+    "Signer",
+    "Managing unit",
+    "Issuer",
+    "Signing time",
+    "Time-stamp",
+    "claimed by the signer, not proven",
+    "Integrity",
+    "intact",
+    "NOT intact",
+    "Coverage",
+    "Changes after signing",
+    "Validity at signing time",
+    "valid",
+    "NOT valid",
+    "Certificate validity",
+    "Certificate chain",
+    "Revocation",
+    "Algorithms",
+    "Findings",
+    "none",
+    "The document has no digital signature.",
+    "VALID",
+    "INVALID",
+    "INDETERMINATE",
+};
+
+const Labels& LabelsFor(Language l) {
+  return l == Language::kVietnamese ? kVietnamese : kEnglish;
+}
+
+std::string Verdict(Indication i, const Labels& L) {
+  switch (i) {
+    case Indication::kPassed:
+      return L.verdict_valid;
+    case Indication::kFailed:
+      return L.verdict_invalid;
+    case Indication::kIndeterminate:
+      return L.verdict_indeterminate;
+  }
+  return L.verdict_indeterminate;
+}
+
+// The words of a report's fixed vocabulary, in Vietnamese.
+std::string Word(const std::string& w, Language l) {
+  if (l == Language::kEnglish) return w;
+  static const std::pair<const char*, const char*> kWords[] = {
+      {"entire file", "toàn bộ tệp"},
+      {"none", "không có"},
+      {"signatures", "chỉ thêm chữ ký / dữ liệu kiểm tra"},
+      {"form_filling", "điền biểu mẫu"},
+      {"annotations", "thêm chú thích"},
+      {"other", "thay đổi nội dung khác"},
+      {"trusted", "tin cậy"},
+      {"untrusted", "KHÔNG tin cậy"},
+      {"good", "chưa bị thu hồi"},
+      {"revoked", "ĐÃ BỊ THU HỒI"},
+      {"unknown", "không xác định được"},
+      {"not checked", "chưa kiểm tra"},
+  };
+  for (const auto& [en, vi] : kWords) {
+    if (w == en) return vi;
+  }
+  int k = 0, n = 0;
+  if (std::sscanf(w.c_str(), "revision %d of %d", &k, &n) == 2) {
+    return "bản sửa đổi " + std::to_string(k) + "/" + std::to_string(n) +
+           " (các bản sau được kiểm tra thay đổi)";
+  }
+  return w;
+}
+
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// One signature as (label, value) rows, shared by the text and HTML renderers.
+std::vector<std::pair<std::string, std::string>> Rows(const SignatureReport& s, Language l) {
+  const Labels& L = LabelsFor(l);
+  std::vector<std::pair<std::string, std::string>> rows;
+  rows.emplace_back(L.overall, Verdict(s.indication, L) +
+                                   (s.sub_indication.empty() ? "" : " (" + s.sub_indication + ")"));
+  if (s.signer) {
+    rows.emplace_back(L.signer, s.signer->common_name);
+    rows.emplace_back(L.unit, s.signer->organization.empty() ? L.none : s.signer->organization);
+    rows.emplace_back(L.issuer, s.signer->issuer_common_name);
+    rows.emplace_back(L.cert_period,
+                      VietnamTime(s.signer->not_before) + " – " + VietnamTime(s.signer->not_after));
+  }
+  if (s.timestamp_time) {
+    rows.emplace_back(
+        L.timestamp, VietnamTime(*s.timestamp_time) +
+                         (s.timestamp_authority.empty() ? "" : " (" + s.timestamp_authority + ")"));
+  }
+  if (s.claimed_time) {
+    rows.emplace_back(L.signing_time,
+                      VietnamTime(*s.claimed_time) +
+                          (s.timestamp_time ? "" : std::string(" (") + L.claimed_unproven + ")"));
+  }
+  rows.emplace_back(L.integrity, s.integrity ? L.intact : L.broken);
+  if (!s.coverage.empty()) rows.emplace_back(L.coverage, Word(s.coverage, l));
+  if (!s.modifications.empty()) rows.emplace_back(L.modifications, Word(s.modifications, l));
+  rows.emplace_back(L.validity_at_time, s.certificate_valid_at_time ? L.valid : L.not_valid);
+  if (!s.chain.empty()) rows.emplace_back(L.chain, Word(s.chain, l));
+  if (!s.revocation.empty()) {
+    rows.emplace_back(L.revocation,
+                      Word(s.revocation, l) +
+                          (s.revocation_source.empty() ? "" : " (" + s.revocation_source + ")"));
+  }
+  if (!s.signature_algorithm.empty()) rows.emplace_back(L.algorithms, s.signature_algorithm);
+  return rows;
+}
+
+}  // namespace
+
+void Summarize(DocumentReport& report) {
+  if (report.signatures.empty()) {
+    report.indication = Indication::kIndeterminate;
+    report.sub_indication = "NO_SIGNATURE";
+    return;
+  }
+  bool any_failed = false, all_passed = true;
+  for (const auto& s : report.signatures) {
+    any_failed = any_failed || s.indication == Indication::kFailed;
+    all_passed = all_passed && s.indication == Indication::kPassed;
+  }
+  report.indication = any_failed   ? Indication::kFailed
+                      : all_passed ? Indication::kPassed
+                                   : Indication::kIndeterminate;
+  report.sub_indication.clear();
+  for (const auto& s : report.signatures) {
+    if (s.indication == report.indication && !s.sub_indication.empty()) {
+      report.sub_indication = s.sub_indication;
+      break;
+    }
+  }
+}
+
+std::string RenderJson(const DocumentReport& report) {
+  using nlohmann::ordered_json;
+  auto findings = [](const std::vector<Finding>& list) {
+    ordered_json a = ordered_json::array();
+    for (const auto& f : list) {
+      a.push_back({{"id", f.id}, {"severity", SeverityName(f.severity)}, {"detail", f.detail}});
+    }
+    return a;
+  };
+  ordered_json sigs = ordered_json::array();
+  for (const auto& s : report.signatures) {
+    ordered_json j = {{"field", s.field},
+                      {"type", s.type},
+                      {"indication", IndicationName(s.indication)},
+                      {"etsi_indication", EtsiName(s.indication)},
+                      {"sub_indication", s.sub_indication}};
+    if (s.signer) {
+      j["signer"] = {
+          {"subject", s.signer->subject},           {"common_name", s.signer->common_name},
+          {"organization", s.signer->organization}, {"issuer", s.signer->issuer_common_name},
+          {"serial", s.signer->serial_hex},         {"not_before", Iso(s.signer->not_before)},
+          {"not_after", Iso(s.signer->not_after)},  {"key", s.signer->key}};
+    }
+    if (s.claimed_time) j["claimed_time"] = Iso(*s.claimed_time);
+    if (s.timestamp_time) {
+      j["timestamp"] = {{"time", Iso(*s.timestamp_time)}, {"authority", s.timestamp_authority}};
+    }
+    j["time_source"] = s.time_source;
+    if (s.validation_time) j["validation_time"] = Iso(s.validation_time);
+    j["integrity"] = s.integrity;
+    j["coverage"] = s.coverage;
+    j["modifications"] = s.modifications;
+    j["certificate_valid_at_time"] = s.certificate_valid_at_time;
+    j["chain"] = s.chain;
+    j["revocation"] = {{"status", s.revocation}, {"source", s.revocation_source}};
+    j["digest_algorithm"] = s.digest_algorithm;
+    j["signature_algorithm"] = s.signature_algorithm;
+    j["findings"] = findings(s.findings);
+    sigs.push_back(std::move(j));
+  }
+  ordered_json doc = {{"file", report.file},
+                      {"format", report.format},
+                      {"indication", IndicationName(report.indication)},
+                      {"etsi_indication", EtsiName(report.indication)},
+                      {"sub_indication", report.sub_indication},
+                      {"verified_at", Iso(report.verified_at)},
+                      {"signatures", sigs},
+                      {"findings", findings(report.findings)}};
+  return doc.dump(2);
+}
+
+std::string RenderText(const DocumentReport& report, Language language) {
+  const Labels& L = LabelsFor(language);
+  std::string out = std::string(L.title) + "\n";
+  out += std::string(L.file) + ": " + report.file + "\n";
+  out += std::string(L.overall) + ": " + Verdict(report.indication, L) +
+         (report.sub_indication.empty() ? "" : " (" + report.sub_indication + ")") + "\n";
+  if (report.signatures.empty()) out += std::string(L.no_signature) + "\n";
+  for (const auto& f : report.findings) out += "  [" + f.id + "] " + f.detail + "\n";
+  int n = 0;
+  for (const auto& s : report.signatures) {
+    out += "\n" + std::string(L.signature) + " " + std::to_string(++n) + ": " + s.field + " — " +
+           s.type + "\n";
+    for (const auto& [label, value] : Rows(s, language)) {
+      out += "  " + label + ": " + value + "\n";
+    }
+    if (!s.findings.empty()) {
+      out += "  " + std::string(L.findings) + ":\n";
+      for (const auto& f : s.findings) {
+        out += "    [" + std::string(SeverityName(f.severity)) + "] " + f.id +
+               (f.detail.empty() ? "" : ": " + f.detail) + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+std::string RenderHtml(const DocumentReport& report, Language language) {
+  const Labels& L = LabelsFor(language);
+  const char* colour = report.indication == Indication::kPassed   ? "#0a7a2f"
+                       : report.indication == Indication::kFailed ? "#b00020"
+                                                                  : "#a66a00";
+  std::string out =
+      "<!doctype html><html lang=\"" +
+      std::string(language == Language::kVietnamese ? "vi" : "en") +
+      "\"><head><meta charset=\"utf-8\"><title>" + HtmlEscape(L.title) +
+      "</title><style>body{font-family:'Liberation Serif','Times New Roman',serif;margin:2em}"
+      "table{border-collapse:collapse;margin:0.5em 0 1.5em}td{border:1px solid #999;padding:4px "
+      "8px;vertical-align:top}td:first-child{font-weight:bold;width:16em}.v{font-size:1.3em;"
+      "font-weight:bold}@media print{body{margin:1cm}}</style></head><body>";
+  out += "<h1>" + HtmlEscape(L.title) + "</h1>";
+  out += "<p>" + HtmlEscape(L.file) + ": " + HtmlEscape(report.file) + "</p>";
+  out += "<p class=\"v\" style=\"color:" + std::string(colour) + "\">" + HtmlEscape(L.overall) +
+         ": " + HtmlEscape(Verdict(report.indication, L)) + "</p>";
+  if (report.signatures.empty()) out += "<p>" + HtmlEscape(L.no_signature) + "</p>";
+  int n = 0;
+  for (const auto& s : report.signatures) {
+    out += "<h2>" + HtmlEscape(L.signature) + " " + std::to_string(++n) + ": " +
+           HtmlEscape(s.field) + "</h2><table>";
+    for (const auto& [label, value] : Rows(s, language)) {
+      out += "<tr><td>" + HtmlEscape(label) + "</td><td>" + HtmlEscape(value) + "</td></tr>";
+    }
+    if (!s.findings.empty()) {
+      out += "<tr><td>" + HtmlEscape(L.findings) + "</td><td><ul>";
+      for (const auto& f : s.findings) {
+        out += "<li><code>" + HtmlEscape(f.id) + "</code> " + HtmlEscape(f.detail) + "</li>";
+      }
+      out += "</ul></td></tr>";
+    }
+    out += "</table>";
+  }
+  out += "</body></html>\n";
+  return out;
+}
+
+}  // namespace kyso::verify
