@@ -592,5 +592,38 @@ api_error "not multipart" 400 multipart.no_boundary -H "Content-Type: multipart/
 expect_eq "the server still serves after bad input" 200 \
   "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")"
 
+# 13. kyso verify judges our own outputs (issue 5): VALID, and INVALID once changed.
+verify_json() { "$KYSO" verify --format json "$@" 2>/dev/null; }
+out=$(verify_json nd3.pdf); rc=$?
+expect_eq "verify: the ND30 flow is VALID (exit 0)" "0 VALID" "$rc $(jq -r .indication <<<"$out")"
+expect_eq "verify: three signatures, all VALID" "VALID VALID VALID" \
+  "$(jq -r '[.signatures[].indication] | join(" ")' <<<"$out")"
+expect_eq "verify: the seal's time comes from its time-stamp" timestamp \
+  "$(jq -r '.signatures[2].time_source' <<<"$out")"
+out=$(verify_json --offline lta.pdf); rc=$?
+expect_eq "verify --offline: B-LTA is VALID from embedded data alone" "0 VALID" \
+  "$rc $(jq -r .indication <<<"$out")"
+expect_eq "verify --offline: revocation from the DSS" "embedded OCSP" \
+  "$(jq -r '.signatures[0].revocation.source' <<<"$out")"
+text=$("$KYSO" verify nd3.pdf 2>&1)
+for label in "Người ký: Nguyễn Văn An" "Cơ quan:" "Đơn vị cấp:" "Dấu thời gian:" \
+             "Tính toàn vẹn: toàn vẹn" "Hiệu lực tại thời điểm ký: còn hiệu lực" "Thời hạn chứng thư:"; do
+  expect_contains "verify report (vi) shows '$label'" "$label" "$text"
+done
+cp nd3.pdf flipped.pdf
+printf 'X' | dd of=flipped.pdf bs=1 seek=2000 conv=notrunc status=none
+out=$(verify_json flipped.pdf); rc=$?
+expect_eq "verify: one changed byte makes it INVALID (exit 1)" "1 INVALID HASH_FAILURE" \
+  "$rc $(jq -r '.indication + " " + .signatures[0].sub_indication' <<<"$out")"
+expect_contains "verify: HTML report is printable HTML" "<!doctype html>" \
+  "$("$KYSO" verify --format html nd3.pdf 2>/dev/null)"
+expect_eq "verify cert: the leader's certificate is VALID" 0 \
+  "$("$KYSO" verify cert leader.pem >/dev/null 2>&1; echo $?)"
+code=$(curl -s -o verify.json -w '%{http_code}' -F "file=@nd3.pdf" "$URL/api/v1/verify")
+expect_eq "HTTP verify answers 200 with the report" "200 VALID" \
+  "$code $(jq -r .indication verify.json 2>/dev/null || head -c 300 verify.json)"
+expect_contains "HTTP verify ?format=html" "BÁO CÁO KIỂM TRA CHỮ KÝ SỐ" \
+  "$(curl -s -F "file=@nd3.pdf" "$URL/api/v1/verify?format=html")"
+
 kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
 finish

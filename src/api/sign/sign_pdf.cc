@@ -158,6 +158,60 @@ void AddSigningRoutes(http::Router& router, const SigningServices* services) {
               "/api/v1/sign/pdf",
               kSignPdfMaxBody,
               [services](http::Request& r) { return SignPdf(*services, r); }});
+  router.Add({"verify",
+              {http::Method::kPost},
+              "/api/v1/verify",
+              kSignPdfMaxBody,
+              [services](http::Request& r) { return Verify(*services, r); }});
+}
+
+Response Verify(const SigningServices& s, http::Request& request) {
+  if (s.clock == nullptr) {
+    return Response::Error(503, "verify.unavailable", "verification is not configured");
+  }
+  auto parts = http::ParseMultipart(request.Header("content-type"), AsBytes(request.body));
+  if (!parts.ok()) return Response::FromStatus(parts.status());
+  const http::MultipartPart* file = nullptr;
+  const http::MultipartPart* content = nullptr;
+  std::map<std::string, std::string> fields;
+  for (const auto& part : *parts) {
+    if (part.name == "file") {
+      file = &part;
+    } else if (part.name == "content") {
+      content = &part;
+    } else {
+      fields[part.name] = std::string(AsString(part.data));
+    }
+  }
+  if (file == nullptr) {
+    return Response::Error(400, "verify.no_file", "the 'file' part is missing");
+  }
+  verify::VerifyOptions options;
+  options.now = s.clock->Now();
+  options.trust_anchors = s.trust_anchors;
+  options.untrusted = s.intermediates;
+  options.offline = fields["offline"] == "true" || s.online == nullptr;
+  options.online = s.online;
+  std::string name = file->filename.value_or("document");
+  Result<verify::DocumentReport> report = InvalidArgument("verify.unknown_format", "");
+  std::string_view head = AsString(file->data.first(std::min<size_t>(file->data.size(), 1024)));
+  if (head.find("%PDF-") != std::string_view::npos) {
+    auto bytes = std::make_shared<const Bytes>(file->data.begin(), file->data.end());
+    auto document = pdf::Document::FromBytes(bytes);
+    report = verify::VerifyPdf(*bytes, document.ok() ? &*document : nullptr, name, options);
+  } else if (!file->data.empty() && file->data[0] == 0x30) {
+    report = verify::VerifyCms(
+        file->data, content ? std::optional<ByteSpan>(content->data) : std::nullopt, name, options);
+  } else {
+    report = InvalidArgument("verify.unknown_format", "the file is neither a PDF nor a DER CMS");
+  }
+  if (!report.ok()) return Response::FromStatus(report.status());
+  verify::Language lang =
+      fields["lang"] == "en" ? verify::Language::kEnglish : verify::Language::kVietnamese;
+  if (request.QueryParam("format") == "html") {
+    return Response::Binary(200, "text/html; charset=utf-8", verify::RenderHtml(*report, lang));
+  }
+  return Response::Json(200, verify::RenderJson(*report));
 }
 
 Response SignPdf(const SigningServices& s, http::Request& request) {
