@@ -10,7 +10,8 @@
 #   scripts/bench.sh --serve-only    only the `kyso serve` benchmark (bench/serve_bench.sh)
 #   scripts/bench.sh --no-serve      everything but the `kyso serve` benchmark
 #   scripts/bench.sh --rss-certs 900000   adds the serve benchmark's long memory run
-#   scripts/bench.sh --sign-only     only the PDF signing benchmark (bench/sign_bench.cc)
+#   scripts/bench.sh --sign-only     only the PDF signing and verification benchmarks
+#                                    (bench/sign_bench.cc, bench/verify_bench.cc)
 #
 # The figures are only as good as the machine is quiet: other builds or fuzzers on the same
 # cores slow both kyso and the openssl peer, so compare ratios, and rerun when the load average
@@ -44,6 +45,9 @@ run_sign_bench() {
   local sign_args=()
   [ "$quick" -eq 1 ] && sign_args+=(--quick)
   "$bin/kyso_bench_sign" --kyso "$root/build/release/kyso" \
+    --testdata "${KYSO_TESTDATA_DIR:-$root/../shared/testdata}" "${sign_args[@]+"${sign_args[@]}"}"
+  echo
+  "$bin/kyso_bench_verify" --kyso "$root/build/release/kyso" \
     --testdata "${KYSO_TESTDATA_DIR:-$root/../shared/testdata}" "${sign_args[@]+"${sign_args[@]}"}"
 }
 if [ "$sign_only" -eq 1 ]; then

@@ -167,9 +167,19 @@ void AddVerify(CLI::App& app, Globals& g, int& rc) {
             *bytes, content ? std::optional<ByteSpan>(*content) : std::nullopt, a->file, *options);
         break;
       }
-      case Kind::kUnknown:
-        report = InvalidArgument("verify.unknown_format",
-                                 a->file + " is neither a PDF nor a DER CMS signature");
+      case Kind::kUnknown: {
+        // Not a document we can read: still a verdict with its reason, not a bare error.
+        verify::DocumentReport r;
+        r.file = a->file;
+        r.format = "unknown";
+        r.verified_at = options->now;
+        r.findings.push_back(
+            {"format.unknown", verify::Severity::kError, "neither a PDF nor a DER CMS signature"});
+        verify::Summarize(r);
+        r.sub_indication = "FORMAT_FAILURE";
+        report = std::move(r);
+        break;
+      }
     }
     if (!report.ok()) {
       rc = ReportError(g, report.status());

@@ -344,7 +344,9 @@ std::string RenderText(const DocumentReport& report, Language language) {
   out += std::string(L.file) + ": " + report.file + "\n";
   out += std::string(L.overall) + ": " + Verdict(report.indication, L) +
          (report.sub_indication.empty() ? "" : " (" + report.sub_indication + ")") + "\n";
-  if (report.signatures.empty()) out += std::string(L.no_signature) + "\n";
+  if (report.signatures.empty() && report.findings.empty()) {
+    out += std::string(L.no_signature) + "\n";
+  }
   for (const auto& f : report.findings) out += "  [" + f.id + "] " + f.detail + "\n";
   int n = 0;
   for (const auto& s : report.signatures) {
@@ -381,7 +383,12 @@ std::string RenderHtml(const DocumentReport& report, Language language) {
   out += "<p>" + HtmlEscape(L.file) + ": " + HtmlEscape(report.file) + "</p>";
   out += "<p class=\"v\" style=\"color:" + std::string(colour) + "\">" + HtmlEscape(L.overall) +
          ": " + HtmlEscape(Verdict(report.indication, L)) + "</p>";
-  if (report.signatures.empty()) out += "<p>" + HtmlEscape(L.no_signature) + "</p>";
+  if (report.signatures.empty() && report.findings.empty()) {
+    out += "<p>" + HtmlEscape(L.no_signature) + "</p>";
+  }
+  for (const auto& f : report.findings) {
+    out += "<p><code>" + HtmlEscape(f.id) + "</code> " + HtmlEscape(f.detail) + "</p>";
+  }
   int n = 0;
   for (const auto& s : report.signatures) {
     out += "<h2>" + HtmlEscape(L.signature) + " " + std::to_string(++n) + ": " +
