@@ -8,6 +8,7 @@
 #include <openssl/ts.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "x509/der_writer.h"
@@ -143,8 +144,19 @@ Result<SignedData> SignedData::Parse(ByteSpan der) {
     return InvalidArgument("cms.no_signer_certificate",
                            "the signer's certificate is not in the signature");
   }
+  // The signer is one of SignedData.certificates: find it rather than decode it twice
+  // (decoding a certificate's key is the costly part of OpenSSL 3's d2i).
+  std::vector<Certificate> certificates = CertificatesOf(cms);
+  Bytes signer_der = DerOf(signer);
+  auto own = std::find_if(certificates.begin(), certificates.end(),
+                          [&](const Certificate& c) { return c.der() == signer_der; });
+  auto signer_certificate =
+      own != certificates.end() ? Result<Certificate>(*own) : Certificate::FromDer(signer_der);
+  if (!signer_certificate.ok()) {
+    return InvalidArgument("cms.no_signer_certificate", "the signer's certificate is unreadable");
+  }
   auto info = std::make_shared<SignedDataInfo>(SignedDataInfo{
-      .signer = *Certificate::FromDer(DerOf(signer)), .certificates = CertificatesOf(cms)});
+      .signer = std::move(signer_certificate).value(), .certificates = std::move(certificates)});
   KYSO_ASSIGN_OR_RETURN(info->digest_algorithm, DigestOf(digest_alg));
   info->signature_algorithm = OBJ_nid2ln(OBJ_obj2nid(signature_alg->algorithm));
   info->has_signed_attributes = CMS_signed_get_attr_count(si) > 0;
@@ -278,8 +290,14 @@ Result<TimeStampTokenInfo> InspectTimeStampToken(ByteSpan token) {
     CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(signers, 0), nullptr, &signer, nullptr,
                              nullptr);
     if (signer) {
-      auto cert = Certificate::FromDer(DerOf(signer));
-      if (cert.ok()) info.tsa_certificate = std::move(cert).value();
+      Bytes der = DerOf(signer);
+      for (const auto& c : info.certificates) {
+        if (c.der() == der) info.tsa_certificate = c;
+      }
+      if (!info.tsa_certificate) {
+        auto cert = Certificate::FromDer(der);
+        if (cert.ok()) info.tsa_certificate = std::move(cert).value();
+      }
     }
   }
   ERR_clear_error();
