@@ -88,8 +88,8 @@ class OutputFile {
     while (static_cast<size_t>(in) < size) {
       ssize_t n = ::copy_file_range(fd, &in, fd_, &out, size - static_cast<size_t>(in), 0);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && in == 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP ||
-                               errno == EINVAL)) {
+      if (n < 0 && in == 0 &&
+          (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
         return false;
       }
       if (n <= 0) {
@@ -385,8 +385,8 @@ Result<SignOutcome> SignPdf(const pdf::Document& document, const Credentials& cr
     KYSO_ASSIGN_OR_RETURN(
         prepared, pdf::PrepareSignature(document, options.placement, spec, options.appearance));
     KYSO_RETURN_IF_ERROR(out->Truncate(0));
-    KYSO_ASSIGN_OR_RETURN(Bytes digest, AppendAndHash(*out, base, document.file_descriptor(), true, prepared,
-                                        options.digest));
+    KYSO_ASSIGN_OR_RETURN(Bytes digest, AppendAndHash(*out, base, document.file_descriptor(), true,
+                                                      prepared, options.digest));
     KYSO_ASSIGN_OR_RETURN(cms, x509::SignDetachedCms({.content_digest = digest,
                                                       .digest_algorithm = options.digest,
                                                       .signer_certificate = credentials.certificate,
@@ -441,8 +441,9 @@ Result<SignOutcome> SignPdf(const pdf::Document& document, const Credentials& cr
     KYSO_ASSIGN_OR_RETURN(pdf::PreparedSignature ts_prepared,
                           pdf::PrepareSignature(with_dss, pdf::SignaturePlacement{}, ts_spec, {}));
     size_t ts_base = with_dss.bytes().size();
-    KYSO_ASSIGN_OR_RETURN(Bytes digest, AppendAndHash(*out, with_dss.bytes(), -1, false, ts_prepared,
-                                                      crypto::DigestAlgorithm::kSha256));
+    KYSO_ASSIGN_OR_RETURN(Bytes digest,
+                          AppendAndHash(*out, with_dss.bytes(), -1, false, ts_prepared,
+                                        crypto::DigestAlgorithm::kSha256));
     KYSO_ASSIGN_OR_RETURN(Bytes token, TimeStampOver(*options.services, digest));
     if (token.size() > ts_spec.contents_size) {
       return Internal("pades.contents_overflow", "the document time-stamp token is too large");

@@ -4,6 +4,7 @@
 #include "pades/signer.h"
 #include "testlib/shell.h"
 #include "testlib/temp_dir.h"
+#include "testlib/test_party.h"
 #include "testlib/testdata.h"
 #include "verify/engine.h"
 #include "x509/crl.h"
@@ -17,25 +18,11 @@ using testlib::TestdataPath;
 
 constexpr UnixSeconds kNow = 1763535802;  // 2025-11-19 14:03:22 +07:00
 
-struct Party {
-  std::shared_ptr<crypto::SoftwareSigner> signer;
-  x509::Certificate certificate;
-};
+using Party = testlib::TestParty;
 
 Party MakeParty(const std::string& subject, const Party* issuer, x509::Extensions ext,
                 uint8_t serial) {
-  auto key = crypto::PrivateKey::Generate(*crypto::KeySpec::Parse("ec:P-256"));
-  auto signer = std::make_shared<crypto::SoftwareSigner>(std::move(key).value(), "test");
-  x509::CertificateTemplate t{.serial = {serial},
-                              .subject = *x509::Name::ParseSlashed(subject),
-                              .subject_key = signer->public_key(),
-                              .not_before = kNow - 86400,
-                              .not_after = kNow + 86400 * 365,
-                              .extensions = std::move(ext)};
-  auto cert = x509::BuildCertificate(t, issuer ? &issuer->certificate : nullptr,
-                                     issuer ? *issuer->signer : *signer, {});
-  // Parsed again, as a relying party would see it.
-  return Party{signer, *x509::Certificate::FromDer(cert->der())};
+  return testlib::MakeTestParty(subject, issuer, std::move(ext), serial, kNow);
 }
 
 x509::Extensions Ca() {
