@@ -3,7 +3,8 @@
 //   cong-van.pdf signed 3 times (B-LT: certificates and CRLs embedded, so offline verification
 //   has everything) and 10 times; full coverage and modification analysis on.
 //
-//   kyso_bench_verify --kyso build/release/kyso [--testdata DIR] [--runs N] [--batch N] [--quick]
+//   kyso_bench_verify --kyso build/release/kyso [--testdata DIR] [--runs N] [--batch N]
+//                     [--threads N] [--quick]
 #include <sys/stat.h>
 
 #include <atomic>
@@ -87,6 +88,7 @@ double MedianMs(const std::function<void()>& f, int runs) {
 int main(int argc, char** argv) {
   std::string kyso_bin = "build/release/kyso", testdata;
   int runs = 30, batch = 4000;
+  unsigned threads = std::max(2u, std::thread::hardware_concurrency());
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -101,6 +103,8 @@ int main(int argc, char** argv) {
       runs = std::atoi(next().c_str());
     else if (a == "--batch")
       batch = std::atoi(next().c_str());
+    else if (a == "--threads")
+      threads = static_cast<unsigned>(std::max(1, std::atoi(next().c_str())));
     else if (a == "--quick") {
       runs = 5;
       batch = 200;
@@ -198,9 +202,9 @@ int main(int argc, char** argv) {
   double kyso1 = process_ms(kyso_verify(one));
   double pdfsig1 = process_ms({"pdfsig", "-nssdir", "sql:" + nss, one});
 
-  const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
   bench::Stopwatch w;
-  ParallelFor(static_cast<size_t>(batch), threads, [&](size_t) { verify_file(one); });
+  ParallelFor(
+      static_cast<size_t>(batch), threads, [&](size_t) { verify_file(one); }, 1);
   double rate = batch / w.Seconds();
 
   std::printf(

@@ -348,7 +348,7 @@ Pools DssPools(const pdf::Document* document, std::vector<Finding>& findings) {
     return pools;
   }
   for (const auto& der : dss->certificates) {
-    auto c = x509::Certificate::FromDer(der);
+    auto c = x509::Certificate::FromDerCached(der);
     if (c.ok()) pools.certificates.push_back(std::move(c).value());
   }
   pools.crls = std::move(dss->crls);

@@ -8,6 +8,8 @@
 #include <openssl/x509v3.h>
 
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 
 #include "crypto/openssl_error.h"
 #include "x509/openssl_util.h"
@@ -29,6 +31,22 @@ Result<Certificate> Certificate::FromDer(ByteSpan der) {
   }
   return Certificate(std::shared_ptr<X509>(x, X509_free),
                      std::make_shared<const Bytes>(der.begin(), der.end()));
+}
+
+Result<Certificate> Certificate::FromDerCached(ByteSpan der) {
+  static constexpr size_t kMaxEntries = 4096;
+  static std::mutex mu;
+  static std::unordered_map<std::string, Certificate> cache;
+  std::string key(reinterpret_cast<const char*>(der.data()), der.size());
+  {
+    std::lock_guard lock(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  KYSO_ASSIGN_OR_RETURN(Certificate parsed, FromDer(der));
+  std::lock_guard lock(mu);
+  if (cache.size() >= kMaxEntries) cache.clear();  // bounded; a batch refills what it uses
+  cache.emplace(std::move(key), parsed);
+  return parsed;
 }
 
 Result<std::vector<Certificate>> Certificate::AllFromPem(std::string_view pem) {

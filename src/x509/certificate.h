@@ -48,6 +48,10 @@ struct CertificateTemplate;
 class Certificate {
  public:
   static Result<Certificate> FromDer(ByteSpan der);
+  // FromDer through a bounded process-wide cache keyed by the DER: verifying many documents
+  // decodes each distinct certificate (roots, CAs, TSAs, signers seen again) once, since
+  // OpenSSL 3 spends most of d2i_X509 in its key decoder. Thread-safe.
+  static Result<Certificate> FromDerCached(ByteSpan der);
   // First certificate of a PEM text.
   static Result<Certificate> FromPem(std::string_view pem);
   // Every certificate of a PEM text, in order.

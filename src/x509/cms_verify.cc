@@ -53,7 +53,7 @@ std::vector<Certificate> CertificatesOf(CMS_ContentInfo* cms) {
   std::vector<Certificate> out;
   STACK_OF(X509)* certs = CMS_get1_certs(cms);
   for (int i = 0; certs && i < sk_X509_num(certs); ++i) {
-    auto c = Certificate::FromDer(DerOf(sk_X509_value(certs, i)));
+    auto c = Certificate::FromDerCached(DerOf(sk_X509_value(certs, i)));
     if (c.ok()) out.push_back(std::move(c).value());
   }
   sk_X509_pop_free(certs, X509_free);
