@@ -282,6 +282,23 @@ void CheckCmsSignature(SignatureReport& r, const x509::SignedData& signed_data,
       if (tsa.ok() && tsa->valid) {
         proven = true;
         at = token->gen_time;
+        // The TSA's own status at genTime (ETSI TS 119 102-1 §5.4: a time-stamp is only proof
+        // if its unit's certificate was not revoked then).
+        if (tsa->chain.size() >= 2) {
+          SignatureReport tsa_report;
+          CheckRevocation(tsa_report, *token->tsa_certificate, tsa->chain[1], tsa->chain, pools,
+                          token->gen_time, options, tsa_path);
+          if (tsa_report.revocation == "revoked") {
+            proven = false;
+            at = r.claimed_time.value_or(options.now);
+            Add(r, "timestamp.tsa_revoked", Severity::kError,
+                "the time-stamping unit's certificate was revoked (" +
+                    tsa_report.revocation_source + ")");
+          } else if (tsa_report.revocation == "unknown") {
+            Add(r, "timestamp.tsa_revocation_unknown", Severity::kWarning,
+                "the time-stamping unit's revocation status could not be determined");
+          }
+        }
       } else {
         Add(r, "timestamp.untrusted", Severity::kWarning,
             tsa.ok() ? tsa->error_id + ": " + tsa->detail : tsa.status().message());
