@@ -12,28 +12,6 @@ namespace {
 
 using nlohmann::ordered_json;
 
-// "x,y,w,h" in `unit` (pt or mm) → a rectangle in points.
-Result<pdf::Rectangle> ParseRect(const std::string& text, const std::string& unit) {
-  std::vector<double> v;
-  std::stringstream ss(text);
-  std::string part;
-  while (std::getline(ss, part, ',')) {
-    try {
-      size_t used = 0;
-      double d = std::stod(part, &used);
-      if (used != part.size() || !std::isfinite(d)) throw std::invalid_argument(part);
-      v.push_back(d);
-    } catch (const std::exception&) {
-      return InvalidArgument("sign.bad_rect", "--rect wants x,y,width,height; got '" + text + "'");
-    }
-  }
-  if (v.size() != 4) {
-    return InvalidArgument("sign.bad_rect", "--rect wants x,y,width,height; got '" + text + "'");
-  }
-  double scale = unit == "mm" ? pades::kPointsPerMm : 1.0;
-  return pdf::Rectangle{v[0] * scale, v[1] * scale, (v[0] + v[2]) * scale, (v[1] + v[3]) * scale};
-}
-
 // The key and certificates of a signer: PKCS#8 + PEM, or PKCS#12.
 struct CredentialArgs {
   std::string key, cert, chain, p12, key_passphrase_file;
@@ -184,7 +162,7 @@ void AddSign(CLI::App& app, Globals& g, int& rc) {
     if (!a->tsa.empty()) job.tsa_url = a->tsa;
     job.visible.page = a->page;
     if (!a->rect.empty()) {
-      auto rect = ParseRect(a->rect, a->unit);
+      auto rect = pades::ParseRectangle(a->rect, a->unit == "mm");
       if (!rect.ok()) return fail(rect.status());
       job.visible.rect = *rect;
     }

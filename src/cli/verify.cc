@@ -1,6 +1,5 @@
 // `kyso verify`: PDFs, CMS (.p7s + content, .p7m) and certificates, with a Vietnamese report.
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 
 #include "app/signing.h"
@@ -13,29 +12,18 @@ namespace kyso::cli {
 
 namespace {
 
-// RFC 3339 ("2025-11-19T07:03:22Z", "+07:00" offsets) or Unix seconds.
-Result<UnixSeconds> ParseTime(const std::string& text) {
+// RFC 3339 as base/clock.h reads it ("2025-11-19T14:03:22+07:00", "...Z", a date) or Unix
+// seconds.
+Result<UnixSeconds> ParseTimeArgument(const std::string& text) {
   if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
     return static_cast<UnixSeconds>(std::stoll(text));
   }
-  std::tm tm{};
-  int offset_h = 0, offset_m = 0;
-  char sign = 'Z';
-  int n =
-      std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d%c%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &sign, &offset_h, &offset_m);
-  if (n < 6) {
+  auto t = ParseTime(text);
+  if (!t) {
     return InvalidArgument("verify.bad_time",
                            "--at wants RFC 3339 (2025-11-19T14:03:22+07:00) or Unix seconds");
   }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  UnixSeconds t = static_cast<UnixSeconds>(timegm(&tm));
-  if (n == 9 && (sign == '+' || sign == '-')) {
-    int offset = (offset_h * 60 + offset_m) * 60;
-    t += sign == '+' ? -offset : offset;
-  }
-  return t;
+  return *t;
 }
 
 Result<std::vector<x509::Certificate>> ReadCertificates(const std::vector<std::string>& files) {
@@ -67,7 +55,7 @@ Result<verify::VerifyOptions> MakeOptions(const Globals& g, const VerifyArgs& a)
   options.now = app::SystemClockForSigning().Now();
   options.offline = a.offline;
   if (!a.at.empty()) {
-    KYSO_ASSIGN_OR_RETURN(options.at, ParseTime(a.at));
+    KYSO_ASSIGN_OR_RETURN(options.at, ParseTimeArgument(a.at));
   }
   if (a.trust.empty()) {
     auto local = app::ReadLocalCertificates(g.data_dir);

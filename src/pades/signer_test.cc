@@ -327,3 +327,22 @@ TEST(PadesVisible, FormatsTheSigningTimeInVietnamTime) {
 
 }  // namespace
 }  // namespace kyso::pades
+
+namespace kyso::pades {
+namespace {
+
+TEST(PadesVisible, ParsesRectanglesInPointsAndMillimetres) {
+  auto pt = ParseRectangle("334.49,200.66,170.08,79.37", false);
+  ASSERT_TRUE(pt.ok());
+  EXPECT_NEAR(pt->urx, 504.57, 1e-9);
+  auto mm = ParseRectangle("10,20,60,28", true);
+  ASSERT_TRUE(mm.ok());
+  EXPECT_NEAR(mm->llx, 10 * kPointsPerMm, 1e-9);
+  EXPECT_NEAR(mm->width(), 60 * kPointsPerMm, 1e-9);
+  for (const char* bad : {"", "1,2,3", "1,2,3,4,5", "1,,3,4", "a,2,3,4", "1,2,3,inf"}) {
+    EXPECT_EQ(ParseRectangle(bad, false).status().id(), "sign.bad_rect") << bad;
+  }
+}
+
+}  // namespace
+}  // namespace kyso::pades

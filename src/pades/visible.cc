@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace kyso::pades {
@@ -37,6 +39,30 @@ std::string_view KindName(Kind kind) {
       return "invisible";
   }
   return "approved";
+}
+
+Result<pdf::Rectangle> ParseRectangle(std::string_view text, bool millimetres) {
+  std::vector<double> v;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string part(text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    char* end = nullptr;
+    double d = std::strtod(part.c_str(), &end);
+    if (part.empty() || end != part.c_str() + part.size() || !std::isfinite(d)) {
+      return InvalidArgument(
+          "sign.bad_rect", "the rectangle wants x,y,width,height; got '" + std::string(text) + "'");
+    }
+    v.push_back(d * (millimetres ? kPointsPerMm : 1.0));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  if (v.size() != 4) {
+    return InvalidArgument("sign.bad_rect",
+                           "the rectangle wants x,y,width,height; got '" + std::string(text) + "'");
+  }
+  return pdf::Rectangle{v[0], v[1], v[0] + v[2], v[1] + v[3]};
 }
 
 std::string FormatSigningTime(UnixSeconds time, int utc_offset_minutes) {

@@ -51,6 +51,10 @@ struct VisibleOptions {
   int utc_offset_minutes = 7 * 60;
 };
 
+// "x,y,width,height" from the page's lower-left corner, in points or (millimetres) mm, as
+// the CLI and the HTTP API take it. Error id: sign.bad_rect.
+Result<pdf::Rectangle> ParseRectangle(std::string_view text, bool millimetres);
+
 // "19.11.2025 14:03:22 +07:00"
 std::string FormatSigningTime(UnixSeconds time, int utc_offset_minutes);
 // The default information block for `signer` at `time`.

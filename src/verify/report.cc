@@ -1,7 +1,6 @@
 #include "verify/report.h"
 
 #include <cstdio>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace kyso::verify {
@@ -44,25 +43,9 @@ std::string_view SeverityName(Severity s) {
   return "info";
 }
 
-// "19.11.2025 14:03:22 +07:00", the form Vietnamese tools print (Nghị định 30/2020).
+// "19.11.2025 14:03:22 +07:00" (base/clock.h), the form Vietnamese tools print (Nghị định 30).
 std::string VietnamTime(UnixSeconds t) {
-  if (t == 0) return "";
-  time_t local = static_cast<time_t>(t + 7 * 3600);
-  std::tm tm{};
-  gmtime_r(&local, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%02d.%02d.%04d %02d:%02d:%02d +07:00", tm.tm_mday, tm.tm_mon + 1,
-                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
-}
-
-std::string Iso(UnixSeconds t) {
-  time_t v = static_cast<time_t>(t);
-  std::tm tm{};
-  gmtime_r(&v, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return t == 0 ? "" : FormatVietnam(t);
 }
 
 struct Labels {
@@ -304,18 +287,22 @@ std::string RenderJson(const DocumentReport& report) {
                       {"etsi_indication", EtsiName(s.indication)},
                       {"sub_indication", s.sub_indication}};
     if (s.signer) {
-      j["signer"] = {
-          {"subject", s.signer->subject},           {"common_name", s.signer->common_name},
-          {"organization", s.signer->organization}, {"issuer", s.signer->issuer_common_name},
-          {"serial", s.signer->serial_hex},         {"not_before", Iso(s.signer->not_before)},
-          {"not_after", Iso(s.signer->not_after)},  {"key", s.signer->key}};
+      j["signer"] = {{"subject", s.signer->subject},
+                     {"common_name", s.signer->common_name},
+                     {"organization", s.signer->organization},
+                     {"issuer", s.signer->issuer_common_name},
+                     {"serial", s.signer->serial_hex},
+                     {"not_before", FormatUtc(s.signer->not_before)},
+                     {"not_after", FormatUtc(s.signer->not_after)},
+                     {"key", s.signer->key}};
     }
-    if (s.claimed_time) j["claimed_time"] = Iso(*s.claimed_time);
+    if (s.claimed_time) j["claimed_time"] = FormatUtc(*s.claimed_time);
     if (s.timestamp_time) {
-      j["timestamp"] = {{"time", Iso(*s.timestamp_time)}, {"authority", s.timestamp_authority}};
+      j["timestamp"] = {{"time", FormatUtc(*s.timestamp_time)},
+                        {"authority", s.timestamp_authority}};
     }
     j["time_source"] = s.time_source;
-    if (s.validation_time) j["validation_time"] = Iso(s.validation_time);
+    if (s.validation_time) j["validation_time"] = FormatUtc(s.validation_time);
     j["integrity"] = s.integrity;
     j["coverage"] = s.coverage;
     j["modifications"] = s.modifications;
@@ -332,7 +319,7 @@ std::string RenderJson(const DocumentReport& report) {
                       {"indication", IndicationName(report.indication)},
                       {"etsi_indication", EtsiName(report.indication)},
                       {"sub_indication", report.sub_indication},
-                      {"verified_at", Iso(report.verified_at)},
+                      {"verified_at", FormatUtc(report.verified_at)},
                       {"signatures", sigs},
                       {"findings", findings(report.findings)}};
   return doc.dump(2);

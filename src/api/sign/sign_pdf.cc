@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
-#include <sstream>
 
 #include "appearance/appearance.h"
 #include "base/files.h"
@@ -30,18 +29,6 @@ Result<double> ParseNumber(const std::string& name, const std::string& text) {
     return InvalidArgument("sign.bad_option", name + " is not a number: '" + text + "'");
   }
   return v;
-}
-
-Result<pdf::Rectangle> ParseRect(const std::string& text, double scale) {
-  std::vector<double> v;
-  std::stringstream ss(text);
-  std::string part;
-  while (std::getline(ss, part, ',')) {
-    KYSO_ASSIGN_OR_RETURN(double d, ParseNumber("rect", part));
-    v.push_back(d * scale);
-  }
-  if (v.size() != 4) return InvalidArgument("sign.bad_rect", "rect wants x,y,width,height");
-  return pdf::Rectangle{v[0], v[1], v[0] + v[2], v[1] + v[3]};
 }
 
 // The font is loaded once per process: a signing server needs one.
@@ -106,9 +93,10 @@ Result<Response> Sign(const SigningServices& s, http::Request& request) {
     KYSO_ASSIGN_OR_RETURN(double p, ParseNumber("page", *page));
     visible.page = static_cast<int>(p);
   }
-  double scale = field("unit") == std::optional<std::string>("mm") ? pades::kPointsPerMm : 1.0;
   if (auto rect = field("rect")) {
-    KYSO_ASSIGN_OR_RETURN(visible.rect, ParseRect(*rect, scale));
+    KYSO_ASSIGN_OR_RETURN(
+        visible.rect,
+        pades::ParseRectangle(*rect, field("unit") == std::optional<std::string>("mm")));
   }
   visible.field = field("field");
   visible.show_info = field("show_info") == std::optional<std::string>("true");
