@@ -8,6 +8,7 @@ packages=(
   libssl-dev openssl
   libboost-dev curl
   libsqlite3-dev sqlite3
+  postgresql-15 libpq-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev

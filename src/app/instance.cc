@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/files.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace kyso::app {
@@ -110,6 +111,26 @@ class Reader {
   }
 };
 
+// The store named by kyso.json's "database": SQLite's kyso.db in the data directory when
+// empty, else PostgreSQL. PostgreSQL URLs carry no password here: libpq reads it from
+// ~/.pgpass or $PGPASSWORD, so kyso.json never holds a secret.
+Result<std::unique_ptr<store::Database>> OpenDatabase(const std::string& database,
+                                                      const std::string& data_dir, bool create) {
+  if (database.empty()) {
+    store::SqliteOptions sqlite;
+    sqlite.create_if_missing = create;
+    return store::OpenSqliteDatabase(data_dir + "/" + kDatabaseFile, sqlite);
+  }
+  if (database.rfind("postgresql://", 0) != 0 && database.rfind("postgres://", 0) != 0 &&
+      database.find("dbname=") == std::string::npos) {
+    return InvalidArgument("config.bad_database",
+                           "database must be a postgresql:// URL or a libpq conninfo with "
+                           "dbname=, got \"" +
+                               database + "\"");
+  }
+  return store::OpenPostgresDatabase(database, store::PostgresOptions{});
+}
+
 }  // namespace
 
 InstanceConfig InstanceConfig::Defaults() {
@@ -144,9 +165,10 @@ Result<InstanceConfig> InstanceConfig::FromJson(std::string_view text) {
   InstanceConfig c = Defaults();
   Reader r;
   r.Keys(j, "$",
-         {"version", "public_base_url", "crl", "pbkdf2_iterations", "root", "issuing",
+         {"version", "database", "public_base_url", "crl", "pbkdf2_iterations", "root", "issuing",
           "ocsp_signer", "tsa", "audit", "services"});
   if (j.contains("version") && j["version"] != 1) r.Fail("$.version", "must be 1");
+  r.String(j, "database", "$", &c.database);
   r.String(j, "public_base_url", "$", &c.publication.base_url);
   r.Int(j, "pbkdf2_iterations", "$", &c.pbkdf2_iterations);
   if (j.contains("crl")) {
@@ -189,6 +211,7 @@ Result<InstanceConfig> InstanceConfig::FromJson(std::string_view text) {
 std::string InstanceConfig::ToJson() const {
   json j = {
       {"version", 1},
+      {"database", database},
       {"public_base_url", publication.base_url},
       {"crl",
        {{"full_validity_hours", publication.full_crl_validity_hours},
@@ -216,6 +239,10 @@ std::string DefaultActor() {
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
   return std::string("cli:") + (user && *user ? user : "operator") + "@" + host;
+}
+
+std::string Instance::database_kind() const {
+  return config_.database.empty() ? "sqlite" : "postgresql";
 }
 
 bool Instance::demo() const {
@@ -252,7 +279,7 @@ Result<std::unique_ptr<Instance>> Instance::Assemble(const std::string& data_dir
 Result<std::unique_ptr<Instance>> Instance::Open(const std::string& data_dir,
                                                  const OpenOptions& options) {
   std::string db_path = data_dir + "/" + kDatabaseFile;
-  if (!FileExists(db_path) || !FileExists(data_dir + "/" + kConfigFile)) {
+  if (!FileExists(data_dir + "/" + kConfigFile)) {
     return FailedPrecondition(
         "instance.not_initialized",
         "no kyso data in " + data_dir + ": run `kyso init --demo` (or `kyso init`) first");
@@ -267,16 +294,20 @@ Result<std::unique_ptr<Instance>> Instance::Open(const std::string& data_dir,
     if (!loaded.ok()) return loaded.status().WithContext(data_dir + "/" + kProfilesFile);
     profiles = std::move(loaded).value();
   }
-  store::SqliteOptions sqlite;
-  sqlite.create_if_missing = false;
-  KYSO_ASSIGN_OR_RETURN(auto db, store::OpenSqliteDatabase(db_path, sqlite));
+  if (options.database) config.database = *options.database;
+  if (config.database.empty() && !FileExists(db_path)) {
+    return FailedPrecondition(
+        "instance.not_initialized",
+        "no kyso data in " + data_dir + ": run `kyso init --demo` (or `kyso init`) first");
+  }
+  KYSO_ASSIGN_OR_RETURN(auto db, OpenDatabase(config.database, data_dir, false));
   return Assemble(data_dir, std::move(config), std::move(profiles), std::move(db), options);
 }
 
 Result<std::unique_ptr<Instance>> Instance::Init(const std::string& data_dir,
                                                  const InitOptions& init,
                                                  const OpenOptions& options) {
-  if (FileExists(data_dir + "/" + kDatabaseFile)) {
+  if (FileExists(data_dir + "/" + kDatabaseFile) || FileExists(data_dir + "/" + kConfigFile)) {
     return FailedPrecondition("init.already_initialized",
                               data_dir + " already holds a kyso instance; nothing was changed");
   }
@@ -292,6 +323,7 @@ Result<std::unique_ptr<Instance>> Instance::Init(const std::string& data_dir,
     KYSO_ASSIGN_OR_RETURN(config.hierarchy.issuing.key, crypto::KeySpec::Parse(*init.issuing_key));
   }
   if (init.base_url) config.publication.base_url = *init.base_url;
+  if (options.database) config.database = *options.database;
 
   // Remember what existed, so that a failure removes exactly what this call created.
   bool created_dir = !FileExists(data_dir);
@@ -340,7 +372,7 @@ Result<std::unique_ptr<Instance>> Instance::Init(const std::string& data_dir,
   }
   auto profiles = policy::ProfileSet::FromJson(*ReadTextFile(data_dir + "/" + kProfilesFile));
   if (!profiles.ok()) return fail(profiles.status());
-  auto db = store::OpenSqliteDatabase(data_dir + "/" + kDatabaseFile, store::SqliteOptions{});
+  auto db = OpenDatabase(config.database, data_dir, true);
   if (!db.ok()) return fail(db.status());
   auto inst = Assemble(data_dir, config, std::move(profiles).value(), std::move(db).value(), open);
   if (!inst.ok()) return fail(inst.status());

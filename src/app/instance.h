@@ -4,7 +4,8 @@
 // Layout of a data directory (default ./kyso-data, or $KYSO_DATA, or --data):
 //   kyso.json        instance configuration: CA names, subjects, algorithms, public URL
 //   profiles.json    certificate profiles, editable by operators
-//   kyso.db          the SQLite store (certificates, revocations, CRLs, audit log)
+//   kyso.db          the SQLite store (certificates, revocations, CRLs, audit log, registry),
+//                    unless kyso.json names a PostgreSQL database ("database")
 //   keys/            CA and service keys, encrypted PKCS#8, mode 0600
 //   certs/           root.pem, issuing.pem, chain.pem, ocsp-signer.pem, tsa.pem, audit.pem
 //   crl/             the latest CRLs, as published
@@ -37,6 +38,9 @@ struct ServiceSettings {
 };
 
 struct InstanceConfig {
+  // "" : the embedded SQLite file kyso.db. "postgresql://user@host:port/db" (or a libpq
+  // key=value string): PostgreSQL, which several `kyso serve` nodes can share.
+  std::string database;
   ca::HierarchySpec hierarchy;
   ca::PublicationSettings publication;
   ServiceSettings services;
@@ -55,6 +59,8 @@ struct OpenOptions {
   // Read the demo passphrase file of the data directory when no other source is given.
   bool allow_demo_passphrase = true;
   std::string actor;  // recorded in audit entries
+  // --db: overrides InstanceConfig::database for this run (and is written by `kyso init`).
+  std::optional<std::string> database;
 };
 
 class Instance {
@@ -86,6 +92,8 @@ class Instance {
   crypto::KeyStore& keys() { return *keys_; }
   const Clock& clock() const { return clock_; }
   bool demo() const;
+  // "sqlite" or "postgresql".
+  std::string database_kind() const;
 
   // Writes the CRL to crl/<ca>.crl or crl/<ca>-delta.crl for publication.
   Status PublishCrl(const std::string& ca_name, const store::CrlRecord& crl);

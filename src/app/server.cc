@@ -6,13 +6,18 @@
 
 #include <atomic>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <thread>
 
+#include "api/ra/registry_routes.h"
 #include "api/routes.h"
 #include "api/sign/sign_pdf.h"
 #include "app/signing.h"
+#include "auth/rate_limiter.h"
 #include "base/files.h"
 #include "ca/crl_publisher.h"
+#include "ra/registry.h"
+#include "ra/submission.h"
 
 namespace kyso::app {
 namespace {
@@ -26,6 +31,33 @@ sigset_t BlockShutdownSignals() {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
+}
+
+// The outbox sender of a node without an SMTP relay: one JSON line per message in
+// logs/outbox.log, which an operator's mail gateway (or a person) can pick up.
+class LogFileSender final : public ra::NotificationSender {
+ public:
+  explicit LogFileSender(std::string path) : path_(std::move(path)) {}
+  Status Send(const store::OutboxMessage& m) override {
+    nlohmann::json line = {{"id", m.id},        {"channel", m.channel},
+                           {"to", m.recipient}, {"subject", m.subject},
+                           {"body", m.body},    {"queued_at", m.created_at}};
+    std::string text = line.dump() + "\n";
+    return AppendToFile(path_, AsBytes(text));
+  }
+
+ private:
+  std::string path_;
+};
+
+// The working-day calendar from the "ra.calendar" setting ({"holidays": [...],
+// "working_days": [...]}); weekends only when unset.
+Result<ra::WorkingCalendar> LoadCalendar(store::Database& db) {
+  auto tx = db.Begin(store::TransactionMode::kRead);
+  if (!tx.ok()) return tx.status();
+  KYSO_ASSIGN_OR_RETURN(auto json, (*tx)->GetSetting("ra.calendar"));
+  if (!json) return ra::WorkingCalendar();
+  return ra::WorkingCalendar::FromJson(*json);
 }
 
 }  // namespace
@@ -66,12 +98,61 @@ Status Serve(Instance& instance, const ServeOptions& options,
   signing.intermediates = local_certificates.intermediates;
   signing.online = &validation;
   KYSO_RETURN_IF_ERROR(MakeDirectories(signing.scratch_dir, 0700));
+  // The registration workflow: submissions are verified by the same engine as `kyso verify`,
+  // against this instance's CAs, with revocation answered in-process.
+  verify::VerifyOptions submission_checks;
+  submission_checks.trust_anchors = local_certificates.anchors;
+  submission_checks.untrusted = local_certificates.intermediates;
+  submission_checks.online = &validation;
+  ra::EngineSubmissionVerifier submission_verifier(submission_checks, &clock);
+  ra::RegistryOptions registry_options;
+  KYSO_ASSIGN_OR_RETURN(registry_options.calendar, LoadCalendar(db));
+  if (options.allow_unsigned_requests && !instance.demo()) {
+    return FailedPrecondition("serve.unsigned_not_demo",
+                              "--allow-unsigned-requests is for demo instances only");
+  }
+  registry_options.allow_unsigned_submissions = options.allow_unsigned_requests;
+  ra::Registry::Dependencies registry_deps;
+  registry_deps.db = &db;
+  registry_deps.authority = &instance.authority();
+  registry_deps.audit = &instance.audit_log();
+  registry_deps.clock = &clock;
+  registry_deps.verifier = &submission_verifier;
+  // A revocation through the workflow drops the cached OCSP answer at once; the delta CRL is
+  // re-issued by the next request for it (CrlPublisher sees the newer revocation).
+  registry_deps.on_revoked = [&responder](const store::CertificateRecord& cert) {
+    responder->Invalidate(cert.issuer_ca_id, cert.serial_hex);
+  };
+  ra::Registry registry(registry_deps, registry_options);
+  auth::LoginRateLimiter login_limiter(&clock);
+  crypto::SystemRng rng;
+  api::RegistryServices registry_services;
+  registry_services.registry = &registry;
+  registry_services.db = &db;
+  registry_services.audit = &instance.audit_log();
+  registry_services.login_limiter = &login_limiter;
+  registry_services.rng = &rng;
+  registry_services.clock = &clock;
+  LogFileSender outbox_sender(instance.data_dir() + "/logs/outbox.log");
+  KYSO_RETURN_IF_ERROR(MakeDirectories(instance.data_dir() + "/logs", 0755));
+
   http::Router router;
   api::AddRoutes(router, &services);
   api::AddSigningRoutes(router, &signing);
+  api::AddRegistryRoutes(router, &registry_services);
   auto metrics = http::MetricsFor(router);
   services.metrics = metrics.get();
   api::AddCollectors(*metrics, &services);
+  metrics->AddCollector([&registry] {
+    std::vector<http::Metrics::Sample> out;
+    auto overdue = registry.CountOverdue();
+    if (overdue.ok()) {
+      out.push_back({"kyso_requests_overdue",
+                     "Registration requests past their working-day deadline", "gauge", "",
+                     static_cast<double>(*overdue)});
+    }
+    return out;
+  });
 
   std::unique_ptr<http::AccessLog> access_log;
   if (options.access_log != "off") {
@@ -99,6 +180,14 @@ Status Serve(Instance& instance, const ServeOptions& options,
   });
   server.Every(std::chrono::seconds(30), [&crls] {
     if (Status st = crls.RefreshDue(); !st.ok()) spdlog::warn("CRL refresh: {}", st.ToString());
+  });
+  server.Every(options.reminder_period, [&registry] {
+    auto queued = registry.QueueExpiryReminders();
+    if (!queued.ok()) spdlog::warn("expiry reminders: {}", queued.status().ToString());
+  });
+  server.Every(options.outbox_period, [&registry, &outbox_sender] {
+    auto sent = registry.DeliverOutbox(outbox_sender);
+    if (!sent.ok()) spdlog::warn("outbox: {}", sent.status().ToString());
   });
   if (access_log) {
     server.Every(std::chrono::milliseconds(100), [log = access_log.get()] { log->Flush(); });

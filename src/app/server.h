@@ -24,6 +24,11 @@ struct ServeOptions {
   // How often the server looks for revocations committed by other processes (the CLI, other
   // nodes); bounds how long a pre-signed "good" can outlive a revocation made elsewhere.
   std::chrono::milliseconds revocation_poll{10};
+  // Registration workflow: accept unsigned request submissions (demo instances only).
+  bool allow_unsigned_requests = false;
+  // How often expiry reminders are queued and the outbox is delivered.
+  std::chrono::milliseconds reminder_period{std::chrono::hours(1)};
+  std::chrono::milliseconds outbox_period{std::chrono::seconds(30)};
 };
 
 // Runs the server until a signal asks it to stop; returns OK after a graceful shutdown.

@@ -104,6 +104,14 @@ Status WriteNewFile(const std::string& path, ByteSpan data, mode_t mode) {
   return Status::Ok();
 }
 
+Status AppendToFile(const std::string& path, ByteSpan data, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
+  if (fd < 0) return Errno("file.write_failed", "cannot open", path);
+  Status st = WriteAll(fd, data, path);
+  ::close(fd);
+  return st;
+}
+
 bool FileExists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;

@@ -19,6 +19,10 @@ Status WriteFileAtomic(const std::string& path, ByteSpan data, mode_t mode = 064
 // Fails with AlreadyExists rather than replacing an existing file.
 Status WriteNewFile(const std::string& path, ByteSpan data, mode_t mode = 0644);
 
+// Appends `data` with one write(2) to a file opened O_APPEND (created with `mode`), so lines
+// appended by several processes do not interleave (log files).
+Status AppendToFile(const std::string& path, ByteSpan data, mode_t mode = 0644);
+
 bool FileExists(const std::string& path);
 Status MakeDirectories(const std::string& path, mode_t mode = 0755);
 

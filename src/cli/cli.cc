@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "app/accounts.h"
 #include "app/instance.h"
 #include "app/server.h"
 #include "base/files.h"
@@ -89,6 +90,20 @@ void AddInit(CLI::App& app, Globals& g, int& rc) {
       rc = ReportError(g, inst.status());
       return;
     }
+    std::optional<std::string> admin_password;
+    if (opts->demo) {
+      auto made = app::CreateDemoAdministrator(**inst);
+      if (!made.ok()) {
+        rc = ReportError(g, made.status());
+        return;
+      }
+      admin_password = *made;
+      Status sealed = (*inst)->authority().SealAudit();
+      if (!sealed.ok()) {
+        rc = ReportError(g, sealed);
+        return;
+      }
+    }
     auto tx = (*inst)->db().Begin(store::TransactionMode::kRead);
     auto cas = (*tx)->ListCas();
     if (g.json) {
@@ -104,6 +119,10 @@ void AddInit(CLI::App& app, Globals& g, int& rc) {
       }
       std::cout << "  certificates in " << g.data_dir << "/certs, CRLs in " << g.data_dir
                 << "/crl\n";
+      if (admin_password) {
+        std::cout << "  demo administrator: admin, password in " << g.data_dir
+                  << "/demo-admin-password (log in at POST /api/v1/auth/login)\n";
+      }
     }
   });
 }
@@ -206,6 +225,7 @@ void AddCert(CLI::App& app, Globals& g, int& rc) {
     std::string csr, profile, out, ca, serial, reason = "unspecified", invalidity, format = "pem",
                                                status, uid, subject;
     int days = 0, limit = 100, expiring = 0;
+    int64_t org = 0, owner = 0;
     bool chain = false;
   };
   auto a = std::make_shared<Args>();
@@ -217,12 +237,17 @@ void AddCert(CLI::App& app, Globals& g, int& rc) {
       issue->add_option("--days", a->days, "Validity in days (default: the profile's)");
   issue->add_option("--ca", a->ca, "Issuing CA (default: the only one)");
   issue->add_option("--out", a->out, "Write the certificate (PEM) here; default stdout");
+  issue->add_option("--org", a->org,
+                    "Registered body the certificate belongs to (a body's seal, or the managing "
+                    "body of a person)");
+  issue->add_option("--owner", a->owner, "Registered person the certificate belongs to");
   issue->callback([&, a, issue_days]() {
     rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
       KYSO_ASSIGN_OR_RETURN(Bytes csr, ReadInput(a->csr));
-      KYSO_ASSIGN_OR_RETURN(
-          auto issued,
-          inst.authority().Issue({a->ca, csr, a->profile, OptionalInt(issue_days, a->days)}));
+      ca::IssueRequest request{a->ca, csr, a->profile, OptionalInt(issue_days, a->days)};
+      if (a->org > 0) request.organization_id = a->org;
+      if (a->owner > 0) request.owner_id = a->owner;
+      KYSO_ASSIGN_OR_RETURN(auto issued, inst.authority().Issue(request));
       return ReportIssued(g, inst, issued, a->out, "Issued");
     });
   });
@@ -540,6 +565,12 @@ void AddServe(CLI::App& app, Globals& g, int& rc) {
   cmd->add_option("--tls-key", *tls_key, "PEM private key of --tls-cert");
   cmd->add_option("--tls-key-passphrase-file", *tls_pass_file,
                   "File holding the passphrase of an encrypted --tls-key");
+  auto client_ca = std::make_shared<std::string>();
+  cmd->add_option("--client-ca", *client_ca,
+                  "PEM CAs whose client certificates log in (default with TLS: the instance's "
+                  "certs/chain.pem; \"off\" to request none)");
+  cmd->add_flag("--allow-unsigned-requests", o->allow_unsigned_requests,
+                "Accept unsigned request submissions (demo instances only)");
   cmd->add_option(
       "--access-log", o->access_log,
       "JSON access log: a file, '-' for stdout, 'off' (default <data>/logs/access.log)");
@@ -575,6 +606,9 @@ void AddServe(CLI::App& app, Globals& g, int& rc) {
                (tls.passphrase.back() == '\n' || tls.passphrase.back() == '\r')) {
           tls.passphrase.pop_back();
         }
+      }
+      if (*client_ca != "off") {
+        tls.client_ca_file = client_ca->empty() ? g.data_dir + "/certs/chain.pem" : *client_ca;
       }
       options.http.tls = tls;
     }
@@ -696,6 +730,9 @@ int Run(int argc, char** argv) {
   int rc = 0;
   app.add_option("--data", g.data_dir, "Data directory (default ./kyso-data or $KYSO_DATA)");
   app.add_flag("--json", g.json, "Machine-readable output");
+  app.add_option("--db", g.database,
+                 "Database: postgresql://user@host:port/db (default: kyso.json's, else "
+                 "SQLite kyso.db in the data directory)");
   app.add_option(
       "--passphrase-file", g.passphrase_file,
       "File holding the CA keys' passphrase (else $KYSO_PASSPHRASE_FILE, else a prompt)");
@@ -709,6 +746,7 @@ int Run(int argc, char** argv) {
   AddOcsp(app, g, rc);
   AddSign(app, g, rc);
   AddVerify(app, g, rc);
+  AddAccount(app, g, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -17,6 +17,7 @@ struct Globals {
   std::string data_dir = app::DefaultDataDir();
   bool json = false;
   std::string passphrase_file;
+  std::string database;  // --db
 };
 
 inline app::OpenOptions MakeOpenOptions(const Globals& g) {
@@ -24,6 +25,7 @@ inline app::OpenOptions MakeOpenOptions(const Globals& g) {
   if (!g.passphrase_file.empty()) o.passphrase.file = g.passphrase_file;
   o.passphrase.allow_prompt = !g.json;
   o.actor = app::DefaultActor();
+  if (!g.database.empty()) o.database = g.database;
   return o;
 }
 
@@ -61,5 +63,7 @@ inline int WithInstance(const Globals& g, bool writes,
 void AddSign(CLI::App& app, Globals& g, int& rc);
 // `kyso verify ...` (cli/verify.cc).
 void AddVerify(CLI::App& app, Globals& g, int& rc);
+// `kyso account ...` (cli/account.cc).
+void AddAccount(CLI::App& app, Globals& g, int& rc);
 
 }  // namespace kyso::cli

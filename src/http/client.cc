@@ -324,6 +324,16 @@ Result<Fetched> Fetch(const Url& url, bhttp::verb verb, std::string_view content
     return Unavailable("http_client.tls", "cannot load trust anchors: " + ec.message());
   }
   tls.set_verify_mode(ssl::verify_peer);
+  if (!options.client_certificate_file.empty() || !options.client_key_file.empty()) {
+    // use_private_key_file also checks that the key belongs to the certificate.
+    tls.use_certificate_chain_file(options.client_certificate_file, ec);
+    if (!ec) tls.use_private_key_file(options.client_key_file, ssl::context::pem, ec);
+    if (ec) {
+      return Unavailable("http_client.tls", "cannot use client certificate " +
+                                                options.client_certificate_file + " with key " +
+                                                options.client_key_file + ": " + ec.message());
+    }
+  }
   beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
   SSL* ssl_handle = stream.native_handle();
   // RFC 6125: the reference identity is the URL's host, a DNS name or an IP address.

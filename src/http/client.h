@@ -17,10 +17,12 @@
 //   Location), from http to https and back (CRLs and certificates are signed objects,
 //   published over plain http by RFC 5280 §8 convention); one more is http_client.protocol.
 // - Each call uses its own connection, with "Connection: close". No cookies, no proxies, no
-//   compression, no credentials in URLs.
+//   compression, no credentials in URLs; the only credential is an optional TLS client
+//   certificate (ClientOptions::client_certificate_file).
 //
 // Errors (stable ids): http_client.bad_url (InvalidArgument), and, all Unavailable:
-// http_client.resolve, http_client.connect, http_client.tls, http_client.timeout,
+// http_client.resolve, http_client.connect, http_client.tls (also: the client certificate or
+// key is unreadable or they do not match), http_client.timeout,
 // http_client.too_large, http_client.protocol (unparsable response, connection closed early,
 // too many redirects).
 //
@@ -45,6 +47,11 @@ struct ClientOptions {
   // PEM file of trust anchors used instead of the system trust store for https (a private
   // PKI's TSA or OCSP responder, tests). Empty: the system store.
   std::string ca_file;
+  // A TLS client certificate for https, to authenticate to a server that accepts them (kyso's
+  // own, with TlsFiles::client_ca_file): the PEM chain (leaf first) and its unencrypted PEM
+  // private key. Both empty: none. Unused for http:// URLs.
+  std::string client_certificate_file;
+  std::string client_key_file;
 };
 
 struct ClientResponse {

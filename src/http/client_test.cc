@@ -77,6 +77,10 @@ class ClientTest : public ::testing::Test {
                    std::this_thread::sleep_for(600ms);
                    return Response::Text(200, "late");
                  }});
+    router_.Add({"whoami", {Method::kGet}, "/whoami", 0, [](Request& r) {
+                   return Response::Text(
+                       200, r.client_certificate_sha256 + "|" + r.client_certificate_subject);
+                 }});
     router_.Add({"big", {Method::kGet}, "/big", 0, [](Request&) {
                    return Response::Binary(200, "application/pkix-crl", std::string(100'000, 'x'));
                  }});
@@ -450,6 +454,64 @@ TEST_F(ClientTlsTest, PlainHttpToTlsPortFails) {
   auto res = Get(Url("/hello"));
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.status().id(), "http_client.protocol") << res.status().ToString();
+}
+
+// A client certificate, for a server that accepts them (TlsFiles::client_ca_file).
+class ClientCertificateTlsTest : public ClientTest {
+ protected:
+  void SetUp() override {
+    const std::string script = "set -e; cd " + dir_.path() + R"(; exec 2>&1
+EC="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1"
+openssl req -x509 $EC -subj /CN=kyso-test -addext subjectAltName=DNS:localhost \
+  -keyout key.pem -out cert.pem
+openssl req -x509 $EC -subj '/CN=Client CA' -keyout ca.key -out ca.pem
+openssl req -new $EC -subj '/O=Kyso/CN=operator' -keyout client.key -out client.csr
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -set_serial 7 -days 1 -out client.pem
+)";
+    std::string out;
+    ASSERT_EQ(testlib::Shell(script, &out), 0) << out;
+    ServerOptions options;
+    options.tls = TlsFiles{dir_.File("cert.pem"), dir_.File("key.pem"), ""};
+    options.tls->client_ca_file = dir_.File("ca.pem");
+    StartServer(options);
+  }
+  std::string HttpsUrl(const std::string& path) const {
+    return "https://localhost:" + std::to_string(server_->port()) + path;
+  }
+
+  testlib::TempDir dir_;
+};
+
+TEST_F(ClientCertificateTlsTest, PresentsTheCertificateWhenConfigured) {
+  ClientOptions options;
+  options.ca_file = dir_.File("cert.pem");
+  auto res = Get(HttpsUrl("/whoami"), options);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(Text(res->body), "|");  // none configured: none sent, still served
+
+  options.client_certificate_file = dir_.File("client.pem");
+  options.client_key_file = dir_.File("client.key");
+  res = Get(HttpsUrl("/whoami"), options);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  const std::string body = Text(res->body);
+  EXPECT_EQ(body.size(), 64u + 1 + std::string("CN=operator,O=Kyso").size()) << body;
+  EXPECT_TRUE(body.ends_with("|CN=operator,O=Kyso")) << body;
+}
+
+TEST_F(ClientCertificateTlsTest, UnusableCertificateOrKeyIsTlsError) {
+  ClientOptions options;
+  options.ca_file = dir_.File("cert.pem");
+  options.client_certificate_file = dir_.File("client.pem");
+  options.client_key_file = dir_.File("key.pem");  // the server's key: does not match
+  auto res = Get(HttpsUrl("/whoami"), options);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().id(), "http_client.tls") << res.status().ToString();
+
+  options.client_certificate_file = dir_.File("missing.pem");
+  options.client_key_file = dir_.File("client.key");
+  res = Get(HttpsUrl("/whoami"), options);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().id(), "http_client.tls") << res.status().ToString();
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -14,6 +16,8 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "testlib/shell.h"
+#include "testlib/temp_dir.h"
 
 namespace kyso::http {
 namespace {
@@ -168,10 +172,16 @@ class ServerFixture : public ::testing::Test {
     router_.Add({"throws", {Method::kGet}, "/throws", 0, [](Request&) -> Response {
                    throw std::runtime_error("boom");
                  }});
+    router_.Add({"whoami", {Method::kGet}, "/whoami", 0, [](Request& r) {
+                   return Response::Text(200, "[" + r.client_certificate_sha256 + "|" +
+                                                  r.client_certificate_subject + "|" +
+                                                  (r.tls ? "tls" : "plain") + "]");
+                 }});
     metrics_ = MetricsFor(router_);
     options.listen = "127.0.0.1:0";
     server_ = std::make_unique<Server>(options, &router_, metrics_.get(), nullptr);
-    ASSERT_TRUE(server_->Start().ok());
+    const Status st = server_->Start();
+    ASSERT_TRUE(st.ok()) << st.ToString();
     thread_ = std::thread([this] { server_->Run(); });
   }
 
@@ -351,6 +361,210 @@ TEST_F(ServerFixture, ShutdownFinishesRequestsInFlight) {
   tcp::socket late(io_);
   late.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
   EXPECT_TRUE(ec);
+}
+
+// TLS client certificates, with every certificate made by the openssl command, so the
+// fingerprint and name the server reports are checked against OpenSSL's tools, not against
+// our own code.
+class ClientCertificateTest : public ServerFixture {
+ protected:
+  void SetUp() override {
+    const std::string script = "set -e; cd " + dir_.path() + R"(; exec 2>&1
+EC="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1"
+openssl req -x509 $EC -subj /CN=localhost -keyout server.key -out server.pem
+openssl req -x509 $EC -subj '/CN=Kyso Test Client CA' -keyout ca.key -out ca.pem
+openssl req -x509 $EC -subj '/CN=Unknown CA' -keyout other.key -out other.pem
+printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > client.ext
+openssl req -new $EC -utf8 -subj '/C=VN/O=Kyso/CN=Nguyễn Văn An' -keyout client.key -out client.csr
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -set_serial 1 -days 1 \
+  -extfile client.ext -out client.pem
+openssl req -new $EC -subj /CN=Mallory -keyout rogue.key -out rogue.csr
+openssl x509 -req -in rogue.csr -CA other.pem -CAkey other.key -set_serial 2 -days 1 \
+  -extfile client.ext -out rogue.pem
+openssl x509 -in client.pem -noout -fingerprint -sha256
+)";
+    std::string out;
+    ASSERT_EQ(testlib::Shell(script, &out), 0) << out;
+    // "sha256 Fingerprint=AB:CD:..." → "abcd..."
+    const std::string line = out.substr(out.rfind('=') + 1);
+    for (char c : line) {
+      if (std::isxdigit(static_cast<unsigned char>(c))) {
+        fingerprint_ += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+    }
+    ASSERT_EQ(fingerprint_.size(), 64u) << out;
+  }
+
+  void StartTls(bool client_cas) {
+    ServerOptions options;
+    options.tls = TlsFiles{dir_.File("server.pem"), dir_.File("server.key"), ""};
+    if (client_cas) options.tls->client_ca_file = dir_.File("ca.pem");
+    StartServer(options);
+  }
+
+  struct Exchanged {
+    std::string response;  // everything read until the server closed
+    std::string error;     // "" when the exchange completed; else where it failed and why
+    bool resumed = false;  // the handshake resumed `session`
+  };
+
+  // Sends `raw` over TLS with an optional client certificate (`name`.pem and `name`.key) and
+  // reads until the server closes. The server's own certificate is not under test here.
+  // With `session`: offers *session for resumption (when set) and leaves the connection's
+  // session there afterwards (the caller frees it).
+  Exchanged TlsExchange(const std::string& raw, const std::string& name, bool tls12 = false,
+                        SSL_SESSION** session = nullptr) {
+    namespace ssl = boost::asio::ssl;
+    Exchanged out;
+    ssl::context ctx(tls12 ? ssl::context::tlsv12_client : ssl::context::tls_client);
+    ctx.set_verify_mode(ssl::verify_none);
+    if (!name.empty()) {
+      ctx.use_certificate_chain_file(dir_.File(name + ".pem"));
+      ctx.use_private_key_file(dir_.File(name + ".key"), ssl::context::pem);
+    }
+    ssl::stream<tcp::socket> stream(io_, ctx);
+    stream.next_layer().connect({boost::asio::ip::make_address("127.0.0.1"), server_->port()});
+    if (session && *session) SSL_set_session(stream.native_handle(), *session);
+    boost::system::error_code ec;
+    stream.handshake(ssl::stream_base::client, ec);
+    if (ec) {
+      out.error = "handshake: " + ec.message();
+      return out;
+    }
+    out.resumed = SSL_session_reused(stream.native_handle()) == 1;
+    boost::asio::write(stream, boost::asio::buffer(raw), ec);
+    if (ec) {
+      out.error = "write: " + ec.message();
+      return out;
+    }
+    char buf[4096];
+    for (;;) {
+      const size_t n = stream.read_some(boost::asio::buffer(buf), ec);
+      out.response.append(buf, n);
+      if (ec) break;
+    }
+    // The server ends with close_notify (eof) or just closes (truncated): both are complete.
+    if (ec != boost::asio::error::eof && ec != ssl::error::stream_truncated) {
+      out.error = "read: " + ec.message();
+    }
+    if (session) {
+      // TLS 1.3 tickets arrive after the handshake; they have been read by now.
+      if (*session) SSL_SESSION_free(*session);
+      *session = SSL_get1_session(stream.native_handle());
+      // Answer the server's close_notify: OpenSSL marks the session of a connection freed
+      // without one not resumable.
+      boost::system::error_code ignored;
+      stream.shutdown(ignored);
+    }
+    return out;
+  }
+
+  static size_t Count(const std::string& haystack, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = haystack.find(needle); at != std::string::npos;
+         at = haystack.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  }
+
+  testlib::TempDir dir_;
+  std::string fingerprint_;
+};
+
+constexpr char kTwoWhoami[] =
+    "GET /whoami HTTP/1.1\r\nHost: x\r\n\r\n"
+    "GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+TEST_F(ClientCertificateTest, VerifiedCertificateIsReportedOnEveryRequest) {
+  StartTls(/*client_cas=*/true);
+  const Exchanged x = TlsExchange(kTwoWhoami, "client");
+  ASSERT_EQ(x.error, "") << x.response;
+  const std::string expected = "[" + fingerprint_ + "|CN=Nguyễn Văn An,O=Kyso,C=VN|tls]";
+  EXPECT_EQ(Count(x.response, "HTTP/1.1 200"), 2u) << x.response;
+  EXPECT_EQ(Count(x.response, expected), 2u) << x.response;
+}
+
+TEST_F(ClientCertificateTest, VerifiedCertificateOverTls12) {
+  StartTls(/*client_cas=*/true);
+  const Exchanged x = TlsExchange(kTwoWhoami, "client", /*tls12=*/true);
+  ASSERT_EQ(x.error, "") << x.response;
+  EXPECT_EQ(Count(x.response, "[" + fingerprint_ + "|CN=Nguyễn Văn An,O=Kyso,C=VN|tls]"), 2u)
+      << x.response;
+}
+
+// A resumed session (no certificate messages at all) must still identify the client, and must
+// resume at all: OpenSSL fails the resumption handshake when peer verification is on and no
+// session id context is set.
+TEST_F(ClientCertificateTest, ResumedSessionKeepsTheIdentity) {
+  StartTls(/*client_cas=*/true);
+  const std::string expected = "[" + fingerprint_ + "|CN=Nguyễn Văn An,O=Kyso,C=VN|tls]";
+  for (const bool tls12 : {true, false}) {
+    SCOPED_TRACE(tls12 ? "TLS 1.2" : "TLS 1.3");
+    SSL_SESSION* session = nullptr;
+    Exchanged x = TlsExchange(kTwoWhoami, "client", tls12, &session);
+    ASSERT_EQ(x.error, "") << x.response;
+    EXPECT_FALSE(x.resumed);
+    ASSERT_NE(session, nullptr);
+    x = TlsExchange(kTwoWhoami, "client", tls12, &session);
+    SSL_SESSION_free(session);
+    ASSERT_EQ(x.error, "") << x.response;
+    EXPECT_TRUE(x.resumed);
+    EXPECT_EQ(Count(x.response, expected), 2u) << x.response;
+  }
+}
+
+TEST_F(ClientCertificateTest, NoCertificateIsStillServed) {
+  StartTls(/*client_cas=*/true);
+  const Exchanged x = TlsExchange(kTwoWhoami, "");
+  ASSERT_EQ(x.error, "") << x.response;
+  EXPECT_EQ(Count(x.response, "HTTP/1.1 200"), 2u) << x.response;
+  EXPECT_EQ(Count(x.response, "[||tls]"), 2u) << x.response;
+}
+
+TEST_F(ClientCertificateTest, CertificateFromAnUnknownCaFailsTheHandshake) {
+  StartTls(/*client_cas=*/true);
+  // TLS 1.2: the server checks the certificate before its Finished, so the client's handshake
+  // fails.
+  Exchanged x = TlsExchange(kTwoWhoami, "rogue", /*tls12=*/true);
+  EXPECT_EQ(x.error.rfind("handshake: ", 0), 0u) << x.error << " / " << x.response;
+  EXPECT_EQ(x.response, "");
+  // TLS 1.3: the client sends its certificate after the server's Finished, so it learns of the
+  // failure from the alert that answers its first write; nothing is served either way.
+  x = TlsExchange(kTwoWhoami, "rogue");
+  EXPECT_NE(x.error, "");
+  EXPECT_EQ(x.response.find("HTTP/1.1"), std::string::npos) << x.response;
+  // The server carries on.
+  x = TlsExchange(kTwoWhoami, "client");
+  EXPECT_EQ(Count(x.response, fingerprint_), 2u) << x.error << " / " << x.response;
+}
+
+TEST_F(ClientCertificateTest, WithoutClientCasNoCertificateIsRequested) {
+  StartTls(/*client_cas=*/false);
+  // The client has a certificate but is never asked for it.
+  const Exchanged x = TlsExchange(kTwoWhoami, "client");
+  ASSERT_EQ(x.error, "") << x.response;
+  EXPECT_EQ(Count(x.response, "[||tls]"), 2u) << x.response;
+}
+
+TEST_F(ClientCertificateTest, PlainHttpHasNoCertificate) {
+  StartServer();
+  const std::string res = Exchange("GET /whoami HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(res.find("[||plain]"), std::string::npos) << res;
+}
+
+TEST_F(ClientCertificateTest, UnusableClientCaFileIsTlsError) {
+  Router router;
+  auto metrics = MetricsFor(router);
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.tls = TlsFiles{dir_.File("server.pem"), dir_.File("server.key"), ""};
+  for (const std::string& file : {dir_.File("missing.pem"), dir_.File("client.ext")}) {
+    options.tls->client_ca_file = file;
+    Server server(options, &router, metrics.get(), nullptr);
+    const Status st = server.Start();
+    EXPECT_EQ(st.id(), "http.tls") << file << ": " << st.ToString();
+  }
 }
 
 TEST(ServerStartTest, BadListenAndBusyPort) {

@@ -27,6 +27,11 @@ struct Request {
   std::string body;
   std::string remote;  // "ip:port"
   bool tls = false;
+  // The TLS client certificate the connection presented and the server verified against
+  // TlsFiles::client_ca_file; both empty when none (plain HTTP, no client CAs configured, or
+  // the client sent no certificate). Authentication decides what they are worth.
+  std::string client_certificate_sha256;   // lower-case hex SHA-256 of the leaf's DER
+  std::string client_certificate_subject;  // RFC 4514 string, UTF-8 ("CN=...,O=...,C=VN")
   // Path segments captured by the route pattern ("/crl/{name}" → {"ca.crl"}).
   std::vector<std::string> params;
 

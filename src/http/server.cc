@@ -1,5 +1,10 @@
 #include "http/server.h"
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -71,6 +76,46 @@ Result<tcp::endpoint> ParseListen(const std::string& listen) {
   return tcp::endpoint(address, static_cast<uint16_t>(port));
 }
 
+// The client certificate of a TLS connection, once its handshake is done.
+struct ClientCertificate {
+  std::string sha256;   // lower-case hex of SHA-256 over the DER encoding
+  std::string subject;  // RFC 4514, UTF-8
+};
+
+// What the client presented, if OpenSSL verified it. With SSL_VERIFY_PEER a presented
+// certificate that fails verification already failed the handshake; the verify result is
+// checked again so that nothing unverified (e.g. from a resumed session made under other
+// settings) is ever reported.
+ClientCertificate VerifiedClientCertificate(SSL* ssl) {
+  ClientCertificate out;
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return out;
+
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &md_len) != 1) return out;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string sha256;
+  sha256.reserve(2 * md_len);
+  for (unsigned int i = 0; i < md_len; ++i) {
+    sha256 += kHex[md[i] >> 4];
+    sha256 += kHex[md[i] & 0x0f];
+  }
+
+  // RFC 2253 (the form RFC 4514 keeps) with UTF-8 left as is: OpenSSL's RFC2253 flags also
+  // escape every byte above 0x7f as \XX, which would turn Vietnamese names into hex.
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  if (!bio || X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0,
+                                 XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
+    return out;
+  }
+  char* text = nullptr;
+  const long text_len = BIO_get_mem_data(bio.get(), &text);
+  out.sha256 = std::move(sha256);
+  if (text_len > 0) out.subject.assign(text, static_cast<size_t>(text_len));
+  return out;
+}
+
 }  // namespace
 
 // Session interface the server keeps in its registry, so Shutdown can reach idle connections.
@@ -117,6 +162,7 @@ class Server::Impl {
 
  private:
   void Accept();
+  Status RequestClientCertificates(const std::string& ca_file);
   void ScheduleChore(std::shared_ptr<net::steady_timer> timer, std::chrono::milliseconds period,
                      std::shared_ptr<std::function<void()>> task);
 
@@ -161,11 +207,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     server_->Register(this);
     if constexpr (kTls) {
       beast::get_lowest_layer(stream_).expires_after(server_->options().header_timeout);
-      stream_.async_handshake(ssl::stream_base::server,
-                              [self = this->shared_from_this()](beast::error_code ec) {
-                                if (ec) return self->OnTimeoutOrError(ec);
-                                self->ReadHead();
-                              });
+      stream_.async_handshake(
+          ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+            if (ec) return self->OnTimeoutOrError(ec);
+            // Once per connection: every request on it shares the handshake.
+            self->client_certificate_ = VerifiedClientCertificate(self->stream_.native_handle());
+            self->ReadHead();
+          });
     } else {
       ReadHead();
     }
@@ -278,6 +326,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     request.body = std::move(head.body());
     request.remote = remote_;
     request.tls = kTls;
+    request.client_certificate_sha256 = client_certificate_.sha256;
+    request.client_certificate_subject = client_certificate_.subject;
     request.params = std::move(params_);
 
     Response response;
@@ -366,6 +416,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   Server::Impl* server_;
   Stream stream_;
   std::string remote_;
+  ClientCertificate client_certificate_;  // empty unless TLS with a verified client certificate
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Router::Match match_;
@@ -399,6 +450,9 @@ Status Server::Impl::Start() {
       return InvalidArgument(
           "http.tls", "cannot use TLS key " + options_.tls->private_key + ": " + ec.message());
     }
+    if (!options_.tls->client_ca_file.empty()) {
+      KYSO_RETURN_IF_ERROR(RequestClientCertificates(options_.tls->client_ca_file));
+    }
     use_tls_ = true;
   }
   boost::system::error_code ec;
@@ -411,6 +465,35 @@ Status Server::Impl::Start() {
   }
   port_ = acceptor_.local_endpoint().port();
   Accept();
+  return Status::Ok();
+}
+
+Status Server::Impl::RequestClientCertificates(const std::string& ca_file) {
+  const auto failed = [&](const std::string& why) {
+    return InvalidArgument("http.tls", "cannot use client CA file " + ca_file + ": " + why);
+  };
+  boost::system::error_code ec;
+  // The trust anchors OpenSSL verifies client chains against.
+  tls_.load_verify_file(ca_file, ec);
+  if (ec) return failed(ec.message());
+  // The same CAs' names go into the CertificateRequest (RFC 8446 §4.2.4
+  // certificate_authorities, RFC 5246 §7.4.4), so a browser offers only certificates that can
+  // succeed.
+  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca_file.c_str());
+  if (names == nullptr) return failed("no CA certificate in it");
+  SSL_CTX_set_client_CA_list(tls_.native_handle(), names);  // takes ownership
+  // Ask, verify what is presented, but do not require a certificate
+  // (no SSL_VERIFY_FAIL_IF_NO_PEER_CERT): password and API-token clients connect too.
+  tls_.set_verify_mode(ssl::verify_peer, ec);
+  if (ec) return failed(ec.message());
+  // With peer verification on, OpenSSL refuses to resume a session whose context is unset
+  // ("session id context uninitialized" fails the handshake), and the context keeps sessions
+  // made under other verification settings from being resumed here.
+  static constexpr unsigned char kSessionContext[] = "kyso-http-client-cert";
+  if (SSL_CTX_set_session_id_context(tls_.native_handle(), kSessionContext,
+                                     sizeof kSessionContext - 1) != 1) {
+    return failed("cannot set the TLS session context");
+  }
   return Status::Ok();
 }
 

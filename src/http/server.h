@@ -14,6 +14,9 @@
 //   request gets 400; each then closes the connection.
 // - Handlers run on the I/O thread that read the request; an exception escaping one becomes a
 //   500 (handlers are expected to return errors as values).
+// - With TlsFiles::client_ca_file, a client certificate is requested, verified when presented,
+//   and identifies the connection's requests (Request::client_certificate_*); its absence is
+//   not an error.
 // - Shutdown() (e.g. on SIGTERM) stops accepting, closes idle connections, lets requests in
 //   flight finish and be written (with "Connection: close"), then Run() returns.
 //
@@ -40,6 +43,15 @@ struct TlsFiles {
   std::string certificate_chain;  // PEM: leaf first, then intermediates
   std::string private_key;        // PEM (unencrypted, or encrypted with `passphrase`)
   std::string passphrase;
+  // PEM bundle of the CAs whose client certificates are accepted. Empty: no client
+  // certificates are requested. Set: the server asks every client for a certificate (and names
+  // these CAs in its CertificateRequest, so a browser offers a fitting one) but does not
+  // require one, so password and API-token clients still connect. A certificate that is
+  // presented must chain to one of these CAs under OpenSSL's verifier (RFC 5280 §6), or the
+  // handshake fails; a verified one is reported on every request of the connection as
+  // Request::client_certificate_sha256 and client_certificate_subject. Revocation is not
+  // checked here: the application looks the fingerprint up in its own records.
+  std::string client_ca_file;
 };
 
 struct ServerOptions {
@@ -65,7 +77,8 @@ class Server {
   ~Server();
 
   // Binds and listens. Errors: http.bad_listen (unparsable address), http.bind (address in use,
-  // permission), http.tls (certificate or key unreadable, or they do not match).
+  // permission), http.tls (certificate or key unreadable, or they do not match, or the client CA
+  // file unreadable or without a certificate).
   Status Start();
   // The bound port (useful with port 0), after Start.
   uint16_t port() const;

@@ -16,6 +16,7 @@
 
 #include "base/result.h"
 #include "store/records.h"
+#include "store/registry.h"
 
 namespace kyso::store {
 
@@ -31,6 +32,9 @@ namespace kyso::store {
 //   store.closed              a call after Commit()                    (FailedPrecondition)
 //   store.invalid_record      a revoked CertificateRecord without its  (InvalidArgument)
 //                             revocation
+//   store.conflict            an Update* whose record.version is not   (FailedPrecondition)
+//                             the stored one (optimistic concurrency:
+//                             someone else changed the row first)
 // An insert that references a missing row (a certificate of an unknown CA, a CA with an
 // unknown parent) fails with store.not_found. Serial numbers compare case-insensitively.
 // A call that fails with store.duplicate, store.not_found or store.already_revoked leaves the
@@ -116,6 +120,82 @@ class Transaction {
   virtual Result<int64_t> InsertAuditCheckpoint(const AuditCheckpoint& checkpoint) = 0;
   virtual Result<std::vector<AuditCheckpoint>> ListAuditCheckpoints() = 0;
   virtual Result<std::optional<AuditCheckpoint>> LastAuditCheckpoint() = 0;
+
+  // --- registration workflow (registry.h) ---
+  // Updates compare record.version with the stored version and fail with store.conflict when
+  // they differ; on success the stored version is record.version + 1. Inserts return the id
+  // and ignore id, path and version fields of the argument.
+
+  // The store sets path = parent's path + id + "/". store.not_found for an unknown parent.
+  virtual Result<int64_t> InsertOrganization(const OrganizationRecord& org) = 0;
+  virtual Result<OrganizationRecord> GetOrganization(int64_t id) = 0;
+  // Changes the descriptive fields (not parent_id or path).
+  virtual Status UpdateOrganization(const OrganizationRecord& org) = 0;
+  virtual Result<std::vector<OrganizationRecord>> ListOrganizations(
+      const OrganizationFilter& filter) = 0;
+
+  // store.duplicate when personal_id exists; store.not_found for an unknown organization.
+  virtual Result<int64_t> InsertPerson(const PersonRecord& person) = 0;
+  virtual Result<PersonRecord> GetPerson(int64_t id) = 0;
+  // May change organization_id (a move) and status.
+  virtual Status UpdatePerson(const PersonRecord& person) = 0;
+  virtual Result<std::vector<PersonRecord>> ListPeople(const PersonFilter& filter) = 0;
+
+  // store.duplicate when username (or a non-empty certificate_fingerprint) exists.
+  virtual Result<int64_t> InsertAccount(const AccountRecord& account) = 0;
+  virtual Result<AccountRecord> GetAccount(int64_t id) = 0;
+  virtual Result<AccountRecord> GetAccountByUsername(std::string_view username) = 0;
+  virtual Result<AccountRecord> GetAccountByCertificate(std::string_view fingerprint) = 0;
+  virtual Status UpdateAccount(const AccountRecord& account) = 0;
+  virtual Result<std::vector<AccountRecord>> ListAccounts(int64_t after_id, int64_t limit) = 0;
+
+  virtual Status InsertAccessToken(const AccessTokenRecord& token) = 0;
+  virtual Result<AccessTokenRecord> GetAccessToken(std::string_view token_hash) = 0;
+  // store.not_found when no such token.
+  virtual Status RevokeAccessToken(std::string_view token_hash) = 0;
+  // Deletes tokens with expires_at <= at; returns how many.
+  virtual Result<int64_t> DeleteExpiredAccessTokens(UnixSeconds at) = 0;
+
+  // store.not_found when either body is unknown.
+  virtual Result<int64_t> InsertDelegation(const DelegationRecord& delegation) = 0;
+  virtual Result<DelegationRecord> GetDelegation(int64_t id) = 0;
+  // Sets withdrawn_at/by; store.not_found when unknown, store.conflict when already withdrawn.
+  virtual Status WithdrawDelegation(int64_t id, UnixSeconds at, std::string_view by) = 0;
+  // In id order.
+  virtual Result<std::vector<DelegationRecord>> ListDelegations(const DelegationFilter& filter) = 0;
+
+  // store.duplicate when (created_by, idempotency_key) exists for a non-empty key.
+  virtual Result<int64_t> InsertRequest(const RequestRecord& request) = 0;
+  virtual Result<RequestRecord> GetRequest(int64_t id) = 0;
+  // Writes every mutable field (state, assignee, delegation_id, form_json, signature fields,
+  // submitted_at, due_at, result fields, updated_at).
+  virtual Status UpdateRequest(const RequestRecord& request) = 0;
+  virtual Result<std::vector<RequestRecord>> ListRequests(const RequestFilter& filter) = 0;
+  // Counts the requests the filter matches, ignoring after_id/before_id/limit.
+  virtual Result<int64_t> CountRequests(const RequestFilter& filter) = 0;
+  virtual Result<int64_t> InsertRequestEvent(const RequestEventRecord& event) = 0;
+  // In id order.
+  virtual Result<std::vector<RequestEventRecord>> ListRequestEvents(int64_t request_id) = 0;
+
+  virtual Result<std::optional<IdempotencyRecord>> GetIdempotency(int64_t account_id,
+                                                                  std::string_view key) = 0;
+  // store.duplicate when (account_id, key) exists.
+  virtual Status InsertIdempotency(const IdempotencyRecord& record) = 0;
+
+  // store.duplicate when dedupe_key exists.
+  virtual Result<int64_t> InsertOutboxMessage(const OutboxMessage& message) = 0;
+  // Unsent messages with next_attempt_at <= at, in id order, at most limit.
+  virtual Result<std::vector<OutboxMessage>> ListDueOutboxMessages(UnixSeconds at,
+                                                                   int64_t limit) = 0;
+  virtual Status MarkOutboxSent(int64_t id, UnixSeconds at) = 0;
+  // attempts += 1, last_error, next_attempt_at.
+  virtual Status MarkOutboxFailed(int64_t id, std::string_view error,
+                                  UnixSeconds next_attempt_at) = 0;
+
+  // Valid (not revoked) certificates with from <= not_after < before and an organization_id,
+  // counted per organization_id, in organization_id order.
+  virtual Result<std::vector<ExpiryCount>> CountExpiringByOrganization(UnixSeconds from,
+                                                                       UnixSeconds before) = 0;
 
   // --- settings (small key/value facts: instance id, public base URL, ...) ---
   virtual Result<std::optional<std::string>> GetSetting(std::string_view key) = 0;

@@ -1,7 +1,8 @@
 // One value-parameterized suite over every store back end (Backends() below), plus tests of
 // what only the SQLite back end has: its file format checks, schema versions and pragmas.
 //
-// To add a back end, add one entry to Backends(); every StoreTest then runs against it.
+// To add a back end, add one entry to Backends() (test_backends.h); every StoreTest then runs
+// against it.
 #include "store/store.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@
 
 #include "store/revocation_reason.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/test_backends.h"
 
 namespace kyso::store {
 namespace {
@@ -48,31 +50,6 @@ class TempDir {
  private:
   std::string path_;
 };
-
-// --- back ends ---------------------------------------------------------------------------------
-
-struct Backend {
-  std::string name;
-  // Opens (creating on first use) the database kept under `dir`.
-  std::function<Result<std::unique_ptr<Database>>(const std::string& dir, int busy_timeout_ms)>
-      open;
-};
-
-void PrintTo(const Backend& backend, std::ostream* out) {
-  *out << backend.name;
-}
-
-std::vector<Backend> Backends() {
-  return {
-      {"Sqlite",
-       [](const std::string& dir, int busy_timeout_ms) {
-         SqliteOptions options;
-         options.busy_timeout_ms = busy_timeout_ms;
-         options.durable = false;  // tests do not need fsync
-         return OpenSqliteDatabase(dir + "/kyso.db", options);
-       }},
-  };
-}
 
 // --- records -----------------------------------------------------------------------------------
 
@@ -1341,20 +1318,33 @@ TEST(SqliteStoreTest, RecordsAppliedMigrations) {
   EXPECT_EQ(raw.QueryText("PRAGMA application_id"), std::to_string(0x4B59534F));
 }
 
-TEST(SqliteStoreTest, MigratesAVersionTwoFileToVersionThree) {
+// Turns a current file back into what kyso wrote at schema version `version` (2 or 3), by
+// dropping what the later migration steps created.
+void DowngradeTo(const std::string& path, int version) {
+  RawSqlite raw(path);
+  // Migration 4: the registration workflow (children before the tables they reference).
+  for (const char* table :
+       {"request_events", "request_documents", "requests", "delegations", "access_tokens",
+        "accounts", "people", "organizations", "idempotency_keys", "outbox"}) {
+    ASSERT_EQ(raw.Exec(std::string("DROP TABLE ") + table), SQLITE_OK) << table;
+  }
+  ASSERT_EQ(raw.Exec("DROP INDEX certificates_expiring"), SQLITE_OK);
+  if (version < 3) {
+    ASSERT_EQ(raw.Exec("DROP TABLE ocsp_responses"), SQLITE_OK);
+  }
+  ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version > " + std::to_string(version)),
+            SQLITE_OK);
+  ASSERT_EQ(raw.Exec("PRAGMA user_version = " + std::to_string(version)), SQLITE_OK);
+}
+
+TEST(SqliteStoreTest, MigratesAVersionTwoFileToTheLatest) {
   TempDir dir;
   const std::string path = dir.File("kyso.db");
   CreatePopulated(path);
-  {
-    // Turn the file back into what kyso wrote before migration 3.
-    RawSqlite raw(path);
-    ASSERT_EQ(raw.Exec("DROP TABLE ocsp_responses"), SQLITE_OK);
-    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version = 3"), SQLITE_OK);
-    ASSERT_EQ(raw.Exec("PRAGMA user_version = 2"), SQLITE_OK);
-  }
+  DowngradeTo(path, 2);
   auto db = OpenSqlite(path);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ((*db)->schema_version(), 3);
+  EXPECT_EQ((*db)->schema_version(), SqliteSchemaVersion());
   auto tx = (*db)->Begin(TransactionMode::kWrite);
   ASSERT_TRUE(tx.ok());
   auto certs = (*tx)->ListCertificates({});
@@ -1368,6 +1358,33 @@ TEST(SqliteStoreTest, MigratesAVersionTwoFileToVersionThree) {
   RawSqlite raw(path);
   EXPECT_EQ(raw.QueryText("SELECT description FROM schema_migrations WHERE version = 3"),
             "pre-signed OCSP responses");
+  EXPECT_EQ(raw.QueryText("SELECT description FROM schema_migrations WHERE version = 4"),
+            "registration workflow");
+}
+
+TEST(SqliteStoreTest, MigratesAVersionThreeFileToVersionFour) {
+  TempDir dir;
+  const std::string path = dir.File("kyso.db");
+  CreatePopulated(path);
+  DowngradeTo(path, 3);
+  auto db = OpenSqlite(path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ((*db)->schema_version(), 4);
+  auto tx = (*db)->Begin(TransactionMode::kWrite);
+  ASSERT_TRUE(tx.ok());
+  OrganizationRecord org;
+  org.name = "Bộ Tài chính";
+  auto id = (*tx)->InsertOrganization(org);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ((*tx)->GetOrganization(*id)->path, "/" + std::to_string(*id) + "/");
+  // The certificates written before the migration are found by the new expiry index.
+  auto expiring = (*tx)->CountExpiringByOrganization(0, kNow + 400 * kSecondsPerDay);
+  ASSERT_TRUE(expiring.ok()) << expiring.status().ToString();
+  ASSERT_TRUE((*tx)->Commit().ok());
+  RawSqlite raw(path);
+  EXPECT_EQ(raw.QueryText("SELECT description FROM schema_migrations WHERE version = 4"),
+            "registration workflow");
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_migrations"), "4");
 }
 
 TEST(SqliteStoreTest, OcspQueriesWalkKeysWithoutSorting) {

@@ -191,6 +191,180 @@ CREATE TABLE ocsp_responses (
 );
 CREATE INDEX ocsp_responses_next_update ON ocsp_responses(next_update);
 )sql"},
+    // The registration workflow (issue 6): state bodies and their people, accounts and their
+    // tokens, delegations, requests with their history, idempotency keys and the notification
+    // outbox. Every list query pages by id, so each index a list uses ends in id: the rows of
+    // one key come out in id order and a page is read without sorting.
+    {4, "registration workflow", R"sql(
+-- The tree of state bodies. `path` is the materialized path of ids from the root ("/1/5/9/"),
+-- written once on insert (bodies are not re-parented): a subtree is the range of paths that
+-- start with its root's path, one index range scan.
+CREATE TABLE organizations (
+  id              INTEGER PRIMARY KEY,
+  parent_id       INTEGER REFERENCES organizations(id),
+  path            TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  tax_code        TEXT NOT NULL,
+  budget_code     TEXT NOT NULL,
+  address         TEXT NOT NULL,
+  email           TEXT NOT NULL,
+  province        TEXT NOT NULL,
+  managing_agency INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  version         INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX organizations_path ON organizations(path);
+CREATE INDEX organizations_parent ON organizations(parent_id, id);
+CREATE INDEX organizations_tax_code ON organizations(tax_code) WHERE tax_code <> '';
+
+CREATE TABLE people (
+  id              INTEGER PRIMARY KEY,
+  organization_id INTEGER NOT NULL REFERENCES organizations(id),
+  full_name       TEXT NOT NULL,
+  personal_id     TEXT NOT NULL UNIQUE,
+  position        TEXT NOT NULL,
+  email           TEXT NOT NULL,
+  mobile          TEXT NOT NULL,
+  status          TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  version         INTEGER NOT NULL
+);
+CREATE INDEX people_organization ON people(organization_id, id);
+
+CREATE TABLE accounts (
+  id                      INTEGER PRIMARY KEY,
+  username                TEXT NOT NULL UNIQUE,
+  display_name            TEXT NOT NULL,
+  role                    TEXT NOT NULL,
+  organization_id         INTEGER REFERENCES organizations(id),
+  person_id               INTEGER REFERENCES people(id),
+  password_hash           TEXT NOT NULL,
+  certificate_fingerprint TEXT NOT NULL,
+  disabled                INTEGER NOT NULL,
+  created_at              INTEGER NOT NULL,
+  version                 INTEGER NOT NULL
+);
+-- '' means "no client certificate" and may repeat; a real fingerprint logs in one account.
+CREATE UNIQUE INDEX accounts_certificate ON accounts(certificate_fingerprint)
+  WHERE certificate_fingerprint <> '';
+
+CREATE TABLE access_tokens (
+  token_hash TEXT PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  kind       TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  csrf_hash  TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX access_tokens_expires ON access_tokens(expires_at);
+CREATE INDEX access_tokens_account ON access_tokens(account_id);
+
+-- kinds: a JSON array of strings, '["renewal","change_information"]'.
+CREATE TABLE delegations (
+  id                       INTEGER PRIMARY KEY,
+  delegate_organization_id INTEGER NOT NULL REFERENCES organizations(id),
+  scope_organization_id    INTEGER NOT NULL REFERENCES organizations(id),
+  kinds                    TEXT NOT NULL,
+  created_by               TEXT NOT NULL,
+  created_at               INTEGER NOT NULL,
+  withdrawn_at             INTEGER,
+  withdrawn_by             TEXT NOT NULL
+);
+CREATE INDEX delegations_delegate ON delegations(delegate_organization_id, id);
+
+-- organization_path is the organization's path, copied on insert: organization_id never
+-- changes and bodies are not re-parented, so the copy stays right, and the subtree lists
+-- filter on the request row itself.
+--
+-- The form and the signed document with its CMS signature (several KiB together) live in
+-- request_documents, one row per request: a request row stays a couple of hundred bytes, so
+-- that a list whose filter no index covers (or a count) scans megabytes rather than a page
+-- per request, and the list reads the documents of the rows of its page only.
+CREATE TABLE requests (
+  id                    INTEGER PRIMARY KEY,
+  kind                  TEXT NOT NULL,
+  state                 TEXT NOT NULL,
+  organization_id       INTEGER NOT NULL REFERENCES organizations(id),
+  organization_path     TEXT NOT NULL,
+  person_id             INTEGER REFERENCES people(id),
+  certificate_id        INTEGER REFERENCES certificates(id),
+  assignee              TEXT NOT NULL,
+  delegation_id         INTEGER REFERENCES delegations(id),
+  signer                TEXT NOT NULL,
+  submitted_at          INTEGER,
+  due_at                INTEGER,
+  result_certificate_id INTEGER REFERENCES certificates(id),
+  result_note           TEXT NOT NULL,
+  created_by            INTEGER NOT NULL,
+  idempotency_key       TEXT NOT NULL,
+  created_at            INTEGER NOT NULL,
+  updated_at            INTEGER NOT NULL,
+  version               INTEGER NOT NULL
+);
+CREATE TABLE request_documents (
+  request_id      INTEGER PRIMARY KEY REFERENCES requests(id),
+  form_json       TEXT NOT NULL,
+  signed_document BLOB NOT NULL,
+  signature       BLOB NOT NULL
+);
+CREATE INDEX requests_path ON requests(organization_path, id);
+CREATE INDEX requests_state_path ON requests(state, organization_path, id);
+CREATE INDEX requests_state_due ON requests(state, due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX requests_assignee ON requests(assignee, state, id);
+CREATE INDEX requests_person ON requests(person_id, id) WHERE person_id IS NOT NULL;
+CREATE INDEX requests_creator ON requests(created_by, id);
+-- A retried create with the same Idempotency-Key finds the first one; '' is "no key".
+CREATE UNIQUE INDEX requests_idempotency ON requests(created_by, idempotency_key)
+  WHERE idempotency_key <> '';
+
+CREATE TABLE request_events (
+  id         INTEGER PRIMARY KEY,
+  request_id INTEGER NOT NULL REFERENCES requests(id),
+  from_state TEXT NOT NULL,
+  to_state   TEXT NOT NULL,
+  actor      TEXT NOT NULL,
+  time       INTEGER NOT NULL,
+  reason     TEXT NOT NULL
+);
+CREATE INDEX request_events_request ON request_events(request_id, id);
+
+CREATE TABLE idempotency_keys (
+  account_id  INTEGER NOT NULL,
+  key         TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  status      INTEGER NOT NULL,
+  response    TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (account_id, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+
+CREATE TABLE outbox (
+  id              INTEGER PRIMARY KEY,
+  dedupe_key      TEXT NOT NULL UNIQUE,
+  channel         TEXT NOT NULL,
+  recipient       TEXT NOT NULL,
+  subject         TEXT NOT NULL,
+  body            TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  sent_at         INTEGER,
+  attempts        INTEGER NOT NULL,
+  last_error      TEXT NOT NULL
+);
+CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL;
+
+-- CountExpiringByOrganization: a window of not_after over the valid certificates of managing
+-- bodies, answered from the index alone (no certificate row, whose DER makes it large, is
+-- read), at a cost that grows with the window, not with all certificates. status leads rather
+-- than being the partial index's condition so that SQLite sees the index as covering.
+CREATE INDEX certificates_expiring ON certificates(status, not_after, organization_id)
+  WHERE organization_id IS NOT NULL;
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion =
@@ -742,6 +916,424 @@ void BindFilter(Statement& statement, const FilterSql& sql) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Registration workflow rows (registry.h).
+
+// Returns the condition "`column` starts with `prefix`" and appends its parameters to
+// sql.params. It is written as a range so that SQLite walks an index over `column` instead of
+// testing every row (LIKE would also need its wildcards escaped). The upper bound is the prefix
+// with its last byte incremented: text compares bytewise (BINARY collation), so exactly the
+// strings that start with the prefix lie in [prefix, bound). An empty prefix matches everything.
+std::string PrefixRange(FilterSql& sql, std::string_view column, std::string prefix) {
+  const std::string name(column);
+  std::string bound = prefix;
+  while (!bound.empty() && static_cast<unsigned char>(bound.back()) == 0xFF) bound.pop_back();
+  if (bound.empty()) {
+    // "" or only 0xFF bytes: every string >= prefix starts with it.
+    sql.params.emplace_back(std::move(prefix));
+    return name + " >= ?";
+  }
+  bound.back() = static_cast<char>(static_cast<unsigned char>(bound.back()) + 1);
+  sql.params.emplace_back(std::move(prefix));
+  sql.params.emplace_back(std::move(bound));
+  return "(" + name + " >= ? AND " + name + " < ?)";
+}
+
+// Appends `condition` to sql.where with AND.
+void AddCondition(FilterSql& sql, std::string_view condition) {
+  sql.where += sql.where.empty() ? " WHERE " : " AND ";
+  sql.where += condition;
+}
+
+// "column IN (?, ?, ...)" over `values` (not empty).
+void AddInList(FilterSql& sql, std::string_view column, const std::vector<std::string>& values) {
+  std::string condition = std::string(column) + " IN (";
+  for (size_t i = 0; i < values.size(); ++i) {
+    condition += i == 0 ? "?" : ", ?";
+    sql.params.emplace_back(values[i]);
+  }
+  AddCondition(sql, condition + ")");
+}
+
+// Delegated kinds are kept as a JSON array of strings: readable in the sqlite3 shell and open
+// to json_each() should a query ever need to look inside.
+std::string EncodeStringArray(const std::vector<std::string>& items) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string json = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) json += ',';
+    json += '"';
+    for (char c : items[i]) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        json += '\\';
+        json += c;
+      } else if (byte < 0x20) {
+        json += "\\u00";
+        json += kHex[byte >> 4];
+        json += kHex[byte & 0xF];
+      } else {
+        json += c;
+      }
+    }
+    json += '"';
+  }
+  return json + "]";
+}
+
+// Parses what EncodeStringArray writes (a JSON array of strings; escapes \" \\ \/ \b \f \n \r
+// \t and \u00XX). nullopt when the text is anything else.
+std::optional<std::vector<std::string>> DecodeStringArray(std::string_view json) {
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < json.size() &&
+           (json[i] == ' ' || json[i] == '\n' || json[i] == '\t' || json[i] == '\r')) {
+      ++i;
+    }
+  };
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::vector<std::string> items;
+  skip_space();
+  if (i >= json.size() || json[i++] != '[') return std::nullopt;
+  skip_space();
+  if (i < json.size() && json[i] == ']') {
+    ++i;
+  } else {
+    while (true) {
+      skip_space();
+      if (i >= json.size() || json[i++] != '"') return std::nullopt;
+      std::string item;
+      while (true) {
+        if (i >= json.size()) return std::nullopt;
+        const char c = json[i++];
+        if (c == '"') break;
+        if (c != '\\') {
+          item += c;
+          continue;
+        }
+        if (i >= json.size()) return std::nullopt;
+        const char escape = json[i++];
+        switch (escape) {
+          case '"':
+          case '\\':
+          case '/':
+            item += escape;
+            break;
+          case 'b':
+            item += '\b';
+            break;
+          case 'f':
+            item += '\f';
+            break;
+          case 'n':
+            item += '\n';
+            break;
+          case 'r':
+            item += '\r';
+            break;
+          case 't':
+            item += '\t';
+            break;
+          case 'u': {
+            // Only the control characters EncodeStringArray escapes (U+0000..U+007F).
+            if (i + 4 > json.size() || json[i] != '0' || json[i + 1] != '0') return std::nullopt;
+            const int high = hex(json[i + 2]);
+            const int low = hex(json[i + 3]);
+            if (high < 0 || high > 7 || low < 0) return std::nullopt;
+            item += static_cast<char>(high * 16 + low);
+            i += 4;
+            break;
+          }
+          default:
+            return std::nullopt;
+        }
+      }
+      items.push_back(std::move(item));
+      skip_space();
+      if (i >= json.size()) return std::nullopt;
+      const char next = json[i++];
+      if (next == ']') break;
+      if (next != ',') return std::nullopt;
+    }
+  }
+  skip_space();
+  if (i != json.size()) return std::nullopt;
+  return items;
+}
+
+constexpr const char* kOrganizationColumns =
+    "o.id, o.parent_id, o.path, o.name, o.tax_code, o.budget_code, o.address, o.email, "
+    "o.province, o.managing_agency, o.created_at, o.updated_at, o.version";
+
+OrganizationRecord ReadOrganization(const Statement& row) {
+  OrganizationRecord org;
+  org.id = row.ColumnInt(0);
+  org.parent_id = row.ColumnOptionalInt(1);
+  org.path = row.ColumnText(2);
+  org.name = row.ColumnText(3);
+  org.tax_code = row.ColumnText(4);
+  org.budget_code = row.ColumnText(5);
+  org.address = row.ColumnText(6);
+  org.email = row.ColumnText(7);
+  org.province = row.ColumnText(8);
+  org.managing_agency = row.ColumnInt(9) != 0;
+  org.created_at = row.ColumnInt(10);
+  org.updated_at = row.ColumnInt(11);
+  org.version = row.ColumnInt(12);
+  return org;
+}
+
+// People are read joined with their organization (`o`), whose path they carry.
+constexpr const char* kPersonColumns =
+    "p.id, p.organization_id, o.path, p.full_name, p.personal_id, p.position, p.email, "
+    "p.mobile, p.status, p.created_at, p.updated_at, p.version";
+
+PersonRecord ReadPerson(const Statement& row) {
+  PersonRecord person;
+  person.id = row.ColumnInt(0);
+  person.organization_id = row.ColumnInt(1);
+  person.organization_path = row.ColumnText(2);
+  person.full_name = row.ColumnText(3);
+  person.personal_id = row.ColumnText(4);
+  person.position = row.ColumnText(5);
+  person.email = row.ColumnText(6);
+  person.mobile = row.ColumnText(7);
+  person.status = row.ColumnText(8);
+  person.created_at = row.ColumnInt(9);
+  person.updated_at = row.ColumnInt(10);
+  person.version = row.ColumnInt(11);
+  return person;
+}
+
+constexpr const char* kAccountColumns =
+    "id, username, display_name, role, organization_id, person_id, password_hash, "
+    "certificate_fingerprint, disabled, created_at, version";
+
+AccountRecord ReadAccount(const Statement& row) {
+  AccountRecord account;
+  account.id = row.ColumnInt(0);
+  account.username = row.ColumnText(1);
+  account.display_name = row.ColumnText(2);
+  account.role = row.ColumnText(3);
+  account.organization_id = row.ColumnOptionalInt(4);
+  account.person_id = row.ColumnOptionalInt(5);
+  account.password_hash = row.ColumnText(6);
+  account.certificate_fingerprint = row.ColumnText(7);
+  account.disabled = row.ColumnInt(8) != 0;
+  account.created_at = row.ColumnInt(9);
+  account.version = row.ColumnInt(10);
+  return account;
+}
+
+constexpr const char* kAccessTokenColumns =
+    "token_hash, account_id, kind, name, csrf_hash, created_at, expires_at, revoked";
+
+AccessTokenRecord ReadAccessToken(const Statement& row) {
+  AccessTokenRecord token;
+  token.token_hash = row.ColumnText(0);
+  token.account_id = row.ColumnInt(1);
+  token.kind = row.ColumnText(2);
+  token.name = row.ColumnText(3);
+  token.csrf_hash = row.ColumnText(4);
+  token.created_at = row.ColumnInt(5);
+  token.expires_at = row.ColumnInt(6);
+  token.revoked = row.ColumnInt(7) != 0;
+  return token;
+}
+
+// Delegations are read joined with their scope organization (`o`), whose path they carry.
+constexpr const char* kDelegationColumns =
+    "d.id, d.delegate_organization_id, d.scope_organization_id, o.path, d.kinds, "
+    "d.created_by, d.created_at, d.withdrawn_at, d.withdrawn_by";
+
+Result<DelegationRecord> ReadDelegation(const Statement& row, const std::string& path) {
+  DelegationRecord delegation;
+  delegation.id = row.ColumnInt(0);
+  delegation.delegate_organization_id = row.ColumnInt(1);
+  delegation.scope_organization_id = row.ColumnInt(2);
+  delegation.scope_path = row.ColumnText(3);
+  auto kinds = DecodeStringArray(row.ColumnText(4));
+  if (!kinds) {
+    return NotAKysoDatabase(path,
+                            "delegation " + std::to_string(delegation.id) + " has malformed kinds");
+  }
+  delegation.kinds = std::move(*kinds);
+  delegation.created_by = row.ColumnText(5);
+  delegation.created_at = row.ColumnInt(6);
+  delegation.withdrawn_at = row.ColumnOptionalInt(7);
+  delegation.withdrawn_by = row.ColumnText(8);
+  return delegation;
+}
+
+// Requests are read joined with their documents (`d`).
+constexpr const char* kRequestColumns =
+    "r.id, r.kind, r.state, r.organization_id, r.organization_path, r.person_id, "
+    "r.certificate_id, r.assignee, r.delegation_id, r.signer, r.submitted_at, r.due_at, "
+    "r.result_certificate_id, r.result_note, r.created_by, r.idempotency_key, r.created_at, "
+    "r.updated_at, r.version, d.form_json, d.signed_document, d.signature";
+
+constexpr const char* kRequestTables =
+    " FROM requests r JOIN request_documents d ON d.request_id = r.id";
+
+RequestRecord ReadRequest(const Statement& row) {
+  RequestRecord request;
+  request.id = row.ColumnInt(0);
+  request.kind = row.ColumnText(1);
+  request.state = row.ColumnText(2);
+  request.organization_id = row.ColumnInt(3);
+  request.organization_path = row.ColumnText(4);
+  request.person_id = row.ColumnOptionalInt(5);
+  request.certificate_id = row.ColumnOptionalInt(6);
+  request.assignee = row.ColumnText(7);
+  request.delegation_id = row.ColumnOptionalInt(8);
+  request.signer = row.ColumnText(9);
+  request.submitted_at = row.ColumnOptionalInt(10);
+  request.due_at = row.ColumnOptionalInt(11);
+  request.result_certificate_id = row.ColumnOptionalInt(12);
+  request.result_note = row.ColumnText(13);
+  request.created_by = row.ColumnInt(14);
+  request.idempotency_key = row.ColumnText(15);
+  request.created_at = row.ColumnInt(16);
+  request.updated_at = row.ColumnInt(17);
+  request.version = row.ColumnInt(18);
+  request.form_json = row.ColumnText(19);
+  request.signed_document = row.ColumnBlob(20);
+  request.signature = row.ColumnBlob(21);
+  return request;
+}
+
+constexpr const char* kRequestEventColumns =
+    "id, request_id, from_state, to_state, actor, time, reason";
+
+RequestEventRecord ReadRequestEvent(const Statement& row) {
+  RequestEventRecord event;
+  event.id = row.ColumnInt(0);
+  event.request_id = row.ColumnInt(1);
+  event.from_state = row.ColumnText(2);
+  event.to_state = row.ColumnText(3);
+  event.actor = row.ColumnText(4);
+  event.time = row.ColumnInt(5);
+  event.reason = row.ColumnText(6);
+  return event;
+}
+
+constexpr const char* kOutboxColumns =
+    "id, dedupe_key, channel, recipient, subject, body, created_at, next_attempt_at, sent_at, "
+    "attempts, last_error";
+
+OutboxMessage ReadOutboxMessage(const Statement& row) {
+  OutboxMessage message;
+  message.id = row.ColumnInt(0);
+  message.dedupe_key = row.ColumnText(1);
+  message.channel = row.ColumnText(2);
+  message.recipient = row.ColumnText(3);
+  message.subject = row.ColumnText(4);
+  message.body = row.ColumnText(5);
+  message.created_at = row.ColumnInt(6);
+  message.next_attempt_at = row.ColumnInt(7);
+  message.sent_at = row.ColumnOptionalInt(8);
+  message.attempts = row.ColumnInt(9);
+  message.last_error = row.ColumnText(10);
+  return message;
+}
+
+FilterSql BuildOrganizationFilter(const OrganizationFilter& filter) {
+  FilterSql sql;
+  if (filter.path_prefix) {
+    const std::string condition = PrefixRange(sql, "o.path", *filter.path_prefix);
+    AddCondition(sql, condition);
+  }
+  if (filter.parent_id) {
+    AddCondition(sql, "o.parent_id = ?");
+    sql.params.emplace_back(*filter.parent_id);
+  }
+  if (filter.name_contains) {
+    AddCondition(sql, "instr(o.name, ?) > 0");
+    sql.params.emplace_back(*filter.name_contains);
+  }
+  if (filter.tax_code) {
+    AddCondition(sql, "o.tax_code = ?");
+    sql.params.emplace_back(*filter.tax_code);
+  }
+  AddCondition(sql, "o.id > ?");
+  sql.params.emplace_back(filter.after_id);
+  return sql;
+}
+
+FilterSql BuildPersonFilter(const PersonFilter& filter) {
+  FilterSql sql;
+  if (filter.path_prefix) {
+    const std::string condition = PrefixRange(sql, "o.path", *filter.path_prefix);
+    AddCondition(sql, condition);
+  }
+  if (filter.organization_id) {
+    AddCondition(sql, "p.organization_id = ?");
+    sql.params.emplace_back(*filter.organization_id);
+  }
+  if (filter.personal_id) {
+    AddCondition(sql, "p.personal_id = ?");
+    sql.params.emplace_back(*filter.personal_id);
+  }
+  if (filter.name_contains) {
+    AddCondition(sql, "instr(p.full_name, ?) > 0");
+    sql.params.emplace_back(*filter.name_contains);
+  }
+  if (filter.status) {
+    AddCondition(sql, "p.status = ?");
+    sql.params.emplace_back(*filter.status);
+  }
+  AddCondition(sql, "p.id > ?");
+  sql.params.emplace_back(filter.after_id);
+  return sql;
+}
+
+// The conditions of a RequestFilter on `requests r`, without its page (after_id, before_id,
+// limit), which ListRequests adds and CountRequests leaves out.
+FilterSql BuildRequestFilter(const RequestFilter& filter) {
+  FilterSql sql;
+  if (filter.path_prefix) {
+    const std::string condition = PrefixRange(sql, "r.organization_path", *filter.path_prefix);
+    AddCondition(sql, condition);
+  }
+  if (!filter.path_prefixes.empty()) {
+    std::string any;
+    for (const std::string& prefix : filter.path_prefixes) {
+      if (!any.empty()) any += " OR ";
+      any += PrefixRange(sql, "r.organization_path", prefix);
+    }
+    AddCondition(sql, "(" + any + ")");
+  }
+  if (filter.organization_id) {
+    // The organization's requests are one key of requests_path, already in id order.
+    AddCondition(sql, "r.organization_path = (SELECT path FROM organizations WHERE id = ?)");
+    sql.params.emplace_back(*filter.organization_id);
+  }
+  if (filter.person_id) {
+    AddCondition(sql, "r.person_id = ?");
+    sql.params.emplace_back(*filter.person_id);
+  }
+  if (filter.created_by) {
+    AddCondition(sql, "r.created_by = ?");
+    sql.params.emplace_back(*filter.created_by);
+  }
+  if (!filter.kinds.empty()) AddInList(sql, "r.kind", filter.kinds);
+  if (!filter.states.empty()) AddInList(sql, "r.state", filter.states);
+  if (filter.assignee) {
+    AddCondition(sql, "r.assignee = ?");
+    sql.params.emplace_back(*filter.assignee);
+  }
+  if (filter.due_before) {
+    AddCondition(sql, "r.due_at < ?");
+    sql.params.emplace_back(*filter.due_before);
+  }
+  return sql;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Database and Transaction.
 
 class SqliteDatabase;
@@ -799,6 +1391,54 @@ class SqliteTransaction final : public Transaction {
   Result<std::vector<AuditCheckpoint>> ListAuditCheckpoints() override;
   Result<std::optional<AuditCheckpoint>> LastAuditCheckpoint() override;
 
+  Result<int64_t> InsertOrganization(const OrganizationRecord& org) override;
+  Result<OrganizationRecord> GetOrganization(int64_t id) override;
+  Status UpdateOrganization(const OrganizationRecord& org) override;
+  Result<std::vector<OrganizationRecord>> ListOrganizations(
+      const OrganizationFilter& filter) override;
+
+  Result<int64_t> InsertPerson(const PersonRecord& person) override;
+  Result<PersonRecord> GetPerson(int64_t id) override;
+  Status UpdatePerson(const PersonRecord& person) override;
+  Result<std::vector<PersonRecord>> ListPeople(const PersonFilter& filter) override;
+
+  Result<int64_t> InsertAccount(const AccountRecord& account) override;
+  Result<AccountRecord> GetAccount(int64_t id) override;
+  Result<AccountRecord> GetAccountByUsername(std::string_view username) override;
+  Result<AccountRecord> GetAccountByCertificate(std::string_view fingerprint) override;
+  Status UpdateAccount(const AccountRecord& account) override;
+  Result<std::vector<AccountRecord>> ListAccounts(int64_t after_id, int64_t limit) override;
+
+  Status InsertAccessToken(const AccessTokenRecord& token) override;
+  Result<AccessTokenRecord> GetAccessToken(std::string_view token_hash) override;
+  Status RevokeAccessToken(std::string_view token_hash) override;
+  Result<int64_t> DeleteExpiredAccessTokens(UnixSeconds at) override;
+
+  Result<int64_t> InsertDelegation(const DelegationRecord& delegation) override;
+  Result<DelegationRecord> GetDelegation(int64_t id) override;
+  Status WithdrawDelegation(int64_t id, UnixSeconds at, std::string_view by) override;
+  Result<std::vector<DelegationRecord>> ListDelegations(const DelegationFilter& filter) override;
+
+  Result<int64_t> InsertRequest(const RequestRecord& request) override;
+  Result<RequestRecord> GetRequest(int64_t id) override;
+  Status UpdateRequest(const RequestRecord& request) override;
+  Result<std::vector<RequestRecord>> ListRequests(const RequestFilter& filter) override;
+  Result<int64_t> CountRequests(const RequestFilter& filter) override;
+  Result<int64_t> InsertRequestEvent(const RequestEventRecord& event) override;
+  Result<std::vector<RequestEventRecord>> ListRequestEvents(int64_t request_id) override;
+
+  Result<std::optional<IdempotencyRecord>> GetIdempotency(int64_t account_id,
+                                                          std::string_view key) override;
+  Status InsertIdempotency(const IdempotencyRecord& record) override;
+
+  Result<int64_t> InsertOutboxMessage(const OutboxMessage& message) override;
+  Result<std::vector<OutboxMessage>> ListDueOutboxMessages(UnixSeconds at, int64_t limit) override;
+  Status MarkOutboxSent(int64_t id, UnixSeconds at) override;
+  Status MarkOutboxFailed(int64_t id, std::string_view error, UnixSeconds next_attempt_at) override;
+
+  Result<std::vector<ExpiryCount>> CountExpiringByOrganization(UnixSeconds from,
+                                                               UnixSeconds before) override;
+
   Result<std::optional<std::string>> GetSetting(std::string_view key) override;
   Status PutSetting(std::string_view key, std::string_view value) override;
 
@@ -826,6 +1466,13 @@ class SqliteTransaction final : public Transaction {
   Status LoadUids(CertificateRecord& cert);
   // The single certificate selected by `statement`, or store.not_found naming `what`.
   Result<CertificateRecord> ReadOneCertificate(Statement& statement, const std::string& what);
+
+  // The path of organization `id`; store.not_found naming it as `role` when it does not exist.
+  Result<std::string> OrganizationPath(int64_t id, std::string_view role);
+  // After an UPDATE of `table` ... WHERE id = ? AND version = ? changed nothing: store.not_found
+  // when row `id` is missing, otherwise store.conflict (someone else updated it first).
+  Status UpdateMissed(const char* table, std::string_view what, int64_t id, int64_t version);
+  int64_t Changes() const { return sqlite3_changes(connection_->db()); }
 
   // Returns the connection to the pool and releases the writer slot.
   void Finish();
@@ -1517,6 +2164,693 @@ Result<std::optional<AuditCheckpoint>> SqliteTransaction::LastAuditCheckpoint() 
   KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
   if (!row) return std::optional<AuditCheckpoint>();
   return std::optional<AuditCheckpoint>(ReadCheckpoint(select));
+}
+
+// --- registration workflow: shared helpers ---
+
+Result<std::string> SqliteTransaction::OrganizationPath(int64_t id, std::string_view role) {
+  KYSO_ASSIGN_OR_RETURN(Statement select, Prepare("SELECT path FROM organizations WHERE id = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(id).Step());
+  if (!row) {
+    return NotFound("store.not_found", "no organization with id " + std::to_string(id) + " (" +
+                                           std::string(role) + ")");
+  }
+  return select.ColumnText(0);
+}
+
+Status SqliteTransaction::UpdateMissed(const char* table, std::string_view what, int64_t id,
+                                       int64_t version) {
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT version FROM ") + table + " WHERE id = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(id).Step());
+  if (!row) {
+    return NotFound("store.not_found",
+                    "no " + std::string(what) + " with id " + std::to_string(id));
+  }
+  return FailedPrecondition("store.conflict", std::string(what) + " " + std::to_string(id) +
+                                                  " was changed by someone else (version " +
+                                                  std::to_string(select.ColumnInt(0)) +
+                                                  ", expected " + std::to_string(version) + ")");
+}
+
+// --- organizations ---
+
+Result<int64_t> SqliteTransaction::InsertOrganization(const OrganizationRecord& org) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  std::string parent_path = "/";
+  if (org.parent_id) {
+    KYSO_ASSIGN_OR_RETURN(parent_path, OrganizationPath(*org.parent_id, "the parent"));
+  }
+  // The path holds the new id, so the id is chosen here rather than by the INSERT: the next
+  // rowid, which is what SQLite would pick. Write transactions are serialized, so no other
+  // writer can take it in between, and the single INSERT below is all that is written.
+  int64_t id = 0;
+  {
+    KYSO_ASSIGN_OR_RETURN(Statement next,
+                          Prepare("SELECT coalesce(max(id), 0) + 1 FROM organizations"));
+    KYSO_ASSIGN_OR_RETURN(bool row, next.Step());
+    if (!row) return Unavailable("store.io", path() + ": no next organization id");
+    id = next.ColumnInt(0);
+  }
+  KYSO_ASSIGN_OR_RETURN(
+      Statement insert,
+      Prepare("INSERT INTO organizations (id, parent_id, path, name, tax_code, budget_code, "
+              "address, email, province, managing_agency, created_at, updated_at, version) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"));
+  insert.Int(id)
+      .OptionalInt(org.parent_id)
+      .Text(parent_path + std::to_string(id) + "/")
+      .Text(org.name)
+      .Text(org.tax_code)
+      .Text(org.budget_code)
+      .Text(org.address)
+      .Text(org.email)
+      .Text(org.province)
+      .Int(org.managing_agency ? 1 : 0)
+      .Int(org.created_at)
+      .Int(org.updated_at);
+  KYSO_RETURN_IF_ERROR(insert.Run().WithContext("organization \"" + org.name + "\""));
+  return id;
+}
+
+Result<OrganizationRecord> SqliteTransaction::GetOrganization(int64_t id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Statement select, Prepare(std::string("SELECT ") + kOrganizationColumns +
+                                                  " FROM organizations o WHERE o.id = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(id).Step());
+  if (!row) return NotFound("store.not_found", "no organization with id " + std::to_string(id));
+  return ReadOrganization(select);
+}
+
+Status SqliteTransaction::UpdateOrganization(const OrganizationRecord& org) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  {
+    KYSO_ASSIGN_OR_RETURN(
+        Statement update,
+        Prepare("UPDATE organizations SET name = ?, tax_code = ?, budget_code = ?, address = ?, "
+                "email = ?, province = ?, managing_agency = ?, updated_at = ?, "
+                "version = version + 1 WHERE id = ? AND version = ?"));
+    update.Text(org.name)
+        .Text(org.tax_code)
+        .Text(org.budget_code)
+        .Text(org.address)
+        .Text(org.email)
+        .Text(org.province)
+        .Int(org.managing_agency ? 1 : 0)
+        .Int(org.updated_at)
+        .Int(org.id)
+        .Int(org.version);
+    KYSO_RETURN_IF_ERROR(update.Run());
+    if (Changes() > 0) return Status::Ok();
+  }
+  return UpdateMissed("organizations", "organization", org.id, org.version);
+}
+
+Result<std::vector<OrganizationRecord>> SqliteTransaction::ListOrganizations(
+    const OrganizationFilter& filter) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  const FilterSql sql = BuildOrganizationFilter(filter);
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kOrganizationColumns +
+                                " FROM organizations o" + sql.where + " ORDER BY o.id LIMIT ?"));
+  BindFilter(select, sql);
+  select.Int(filter.limit);
+  std::vector<OrganizationRecord> orgs;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    orgs.push_back(ReadOrganization(select));
+  }
+  return orgs;
+}
+
+// --- people ---
+
+Result<int64_t> SqliteTransaction::InsertPerson(const PersonRecord& person) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(
+      Statement insert,
+      Prepare("INSERT INTO people (organization_id, full_name, personal_id, position, email, "
+              "mobile, status, created_at, updated_at, version) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"));
+  insert.Int(person.organization_id)
+      .Text(person.full_name)
+      .Text(person.personal_id)
+      .Text(person.position)
+      .Text(person.email)
+      .Text(person.mobile)
+      .Text(person.status)
+      .Int(person.created_at)
+      .Int(person.updated_at);
+  KYSO_RETURN_IF_ERROR(insert.Run().WithContext("person " + person.personal_id));
+  return sqlite3_last_insert_rowid(connection_->db());
+}
+
+Result<PersonRecord> SqliteTransaction::GetPerson(int64_t id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(
+      Statement select,
+      Prepare(std::string("SELECT ") + kPersonColumns +
+              " FROM people p JOIN organizations o ON o.id = p.organization_id WHERE p.id = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(id).Step());
+  if (!row) return NotFound("store.not_found", "no person with id " + std::to_string(id));
+  return ReadPerson(select);
+}
+
+Status SqliteTransaction::UpdatePerson(const PersonRecord& person) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  {
+    KYSO_ASSIGN_OR_RETURN(
+        Statement update,
+        Prepare("UPDATE people SET organization_id = ?, full_name = ?, personal_id = ?, "
+                "position = ?, email = ?, mobile = ?, status = ?, updated_at = ?, "
+                "version = version + 1 WHERE id = ? AND version = ?"));
+    update.Int(person.organization_id)
+        .Text(person.full_name)
+        .Text(person.personal_id)
+        .Text(person.position)
+        .Text(person.email)
+        .Text(person.mobile)
+        .Text(person.status)
+        .Int(person.updated_at)
+        .Int(person.id)
+        .Int(person.version);
+    KYSO_RETURN_IF_ERROR(update.Run().WithContext("person " + std::to_string(person.id)));
+    if (Changes() > 0) return Status::Ok();
+  }
+  return UpdateMissed("people", "person", person.id, person.version);
+}
+
+Result<std::vector<PersonRecord>> SqliteTransaction::ListPeople(const PersonFilter& filter) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  const FilterSql sql = BuildPersonFilter(filter);
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kPersonColumns +
+                                " FROM people p JOIN organizations o ON o.id = p.organization_id" +
+                                sql.where + " ORDER BY p.id LIMIT ?"));
+  BindFilter(select, sql);
+  select.Int(filter.limit);
+  std::vector<PersonRecord> people;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    people.push_back(ReadPerson(select));
+  }
+  return people;
+}
+
+// --- accounts and access tokens ---
+
+Result<int64_t> SqliteTransaction::InsertAccount(const AccountRecord& account) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(
+      Statement insert,
+      Prepare("INSERT INTO accounts (username, display_name, role, organization_id, person_id, "
+              "password_hash, certificate_fingerprint, disabled, created_at, version) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"));
+  insert.Text(account.username)
+      .Text(account.display_name)
+      .Text(account.role)
+      .OptionalInt(account.organization_id)
+      .OptionalInt(account.person_id)
+      .Text(account.password_hash)
+      .Text(account.certificate_fingerprint)
+      .Int(account.disabled ? 1 : 0)
+      .Int(account.created_at);
+  KYSO_RETURN_IF_ERROR(insert.Run().WithContext("account \"" + account.username + "\""));
+  return sqlite3_last_insert_rowid(connection_->db());
+}
+
+Result<AccountRecord> SqliteTransaction::GetAccount(int64_t id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Statement select, Prepare(std::string("SELECT ") + kAccountColumns +
+                                                  " FROM accounts WHERE id = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(id).Step());
+  if (!row) return NotFound("store.not_found", "no account with id " + std::to_string(id));
+  return ReadAccount(select);
+}
+
+Result<AccountRecord> SqliteTransaction::GetAccountByUsername(std::string_view username) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Statement select, Prepare(std::string("SELECT ") + kAccountColumns +
+                                                  " FROM accounts WHERE username = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Text(username).Step());
+  if (!row) {
+    return NotFound("store.not_found", "no account named \"" + std::string(username) + "\"");
+  }
+  return ReadAccount(select);
+}
+
+Result<AccountRecord> SqliteTransaction::GetAccountByCertificate(std::string_view fingerprint) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  // "" is how an account says it has no certificate; it identifies nobody.
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kAccountColumns +
+                                " FROM accounts WHERE certificate_fingerprint = ? AND "
+                                "certificate_fingerprint <> ''"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Text(fingerprint).Step());
+  if (!row) {
+    return NotFound("store.not_found", "no account with certificate " + std::string(fingerprint));
+  }
+  return ReadAccount(select);
+}
+
+Status SqliteTransaction::UpdateAccount(const AccountRecord& account) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  {
+    KYSO_ASSIGN_OR_RETURN(
+        Statement update,
+        Prepare("UPDATE accounts SET username = ?, display_name = ?, role = ?, "
+                "organization_id = ?, person_id = ?, password_hash = ?, "
+                "certificate_fingerprint = ?, disabled = ?, version = version + 1 "
+                "WHERE id = ? AND version = ?"));
+    update.Text(account.username)
+        .Text(account.display_name)
+        .Text(account.role)
+        .OptionalInt(account.organization_id)
+        .OptionalInt(account.person_id)
+        .Text(account.password_hash)
+        .Text(account.certificate_fingerprint)
+        .Int(account.disabled ? 1 : 0)
+        .Int(account.id)
+        .Int(account.version);
+    KYSO_RETURN_IF_ERROR(update.Run().WithContext("account \"" + account.username + "\""));
+    if (Changes() > 0) return Status::Ok();
+  }
+  return UpdateMissed("accounts", "account", account.id, account.version);
+}
+
+Result<std::vector<AccountRecord>> SqliteTransaction::ListAccounts(int64_t after_id,
+                                                                   int64_t limit) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kAccountColumns +
+                                " FROM accounts WHERE id > ? ORDER BY id LIMIT ?"));
+  select.Int(after_id).Int(limit);
+  std::vector<AccountRecord> accounts;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    accounts.push_back(ReadAccount(select));
+  }
+  return accounts;
+}
+
+Status SqliteTransaction::InsertAccessToken(const AccessTokenRecord& token) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(
+      Statement insert,
+      Prepare("INSERT INTO access_tokens (token_hash, account_id, kind, name, csrf_hash, "
+              "created_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  insert.Text(token.token_hash)
+      .Int(token.account_id)
+      .Text(token.kind)
+      .Text(token.name)
+      .Text(token.csrf_hash)
+      .Int(token.created_at)
+      .Int(token.expires_at)
+      .Int(token.revoked ? 1 : 0);
+  return insert.Run().WithContext("access token of account " + std::to_string(token.account_id));
+}
+
+Result<AccessTokenRecord> SqliteTransaction::GetAccessToken(std::string_view token_hash) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Statement select, Prepare(std::string("SELECT ") + kAccessTokenColumns +
+                                                  " FROM access_tokens WHERE token_hash = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Text(token_hash).Step());
+  // The hash is a credential's fingerprint: it is not repeated in the message.
+  if (!row) return NotFound("store.not_found", "no such access token");
+  return ReadAccessToken(select);
+}
+
+Status SqliteTransaction::RevokeAccessToken(std::string_view token_hash) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(Statement update,
+                        Prepare("UPDATE access_tokens SET revoked = 1 WHERE token_hash = ?"));
+  KYSO_RETURN_IF_ERROR(update.Text(token_hash).Run());
+  if (Changes() == 0) return NotFound("store.not_found", "no such access token");
+  return Status::Ok();
+}
+
+Result<int64_t> SqliteTransaction::DeleteExpiredAccessTokens(UnixSeconds at) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(Statement drop, Prepare("DELETE FROM access_tokens WHERE expires_at <= ?"));
+  KYSO_RETURN_IF_ERROR(drop.Int(at).Run());
+  return Changes();
+}
+
+// --- delegations ---
+
+Result<int64_t> SqliteTransaction::InsertDelegation(const DelegationRecord& delegation) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(
+      Statement insert,
+      Prepare("INSERT INTO delegations (delegate_organization_id, scope_organization_id, kinds, "
+              "created_by, created_at, withdrawn_at, withdrawn_by) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  insert.Int(delegation.delegate_organization_id)
+      .Int(delegation.scope_organization_id)
+      .Text(EncodeStringArray(delegation.kinds))
+      .Text(delegation.created_by)
+      .Int(delegation.created_at)
+      .OptionalInt(delegation.withdrawn_at)
+      .Text(delegation.withdrawn_by);
+  KYSO_RETURN_IF_ERROR(insert.Run().WithContext(
+      "delegation to organization " + std::to_string(delegation.delegate_organization_id) +
+      " for organization " + std::to_string(delegation.scope_organization_id)));
+  return sqlite3_last_insert_rowid(connection_->db());
+}
+
+Result<DelegationRecord> SqliteTransaction::GetDelegation(int64_t id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kDelegationColumns +
+                                " FROM delegations d JOIN organizations o "
+                                "ON o.id = d.scope_organization_id WHERE d.id = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(id).Step());
+  if (!row) return NotFound("store.not_found", "no delegation with id " + std::to_string(id));
+  return ReadDelegation(select, path());
+}
+
+Status SqliteTransaction::WithdrawDelegation(int64_t id, UnixSeconds at, std::string_view by) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  {
+    KYSO_ASSIGN_OR_RETURN(Statement update,
+                          Prepare("UPDATE delegations SET withdrawn_at = ?, withdrawn_by = ? "
+                                  "WHERE id = ? AND withdrawn_at IS NULL"));
+    KYSO_RETURN_IF_ERROR(update.Int(at).Text(by).Int(id).Run());
+    if (Changes() > 0) return Status::Ok();
+  }
+  // Nothing changed: say whether the delegation is missing or was already withdrawn.
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare("SELECT withdrawn_by FROM delegations WHERE id = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(id).Step());
+  if (!row) return NotFound("store.not_found", "no delegation with id " + std::to_string(id));
+  return FailedPrecondition(
+      "store.conflict",
+      "delegation " + std::to_string(id) + " was already withdrawn by " + select.ColumnText(0));
+}
+
+Result<std::vector<DelegationRecord>> SqliteTransaction::ListDelegations(
+    const DelegationFilter& filter) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  FilterSql sql;
+  if (filter.active_only) AddCondition(sql, "d.withdrawn_at IS NULL");
+  if (filter.delegate_organization_id) {
+    AddCondition(sql, "d.delegate_organization_id = ?");
+    sql.params.emplace_back(*filter.delegate_organization_id);
+  }
+  KYSO_ASSIGN_OR_RETURN(Statement select, Prepare(std::string("SELECT ") + kDelegationColumns +
+                                                  " FROM delegations d JOIN organizations o "
+                                                  "ON o.id = d.scope_organization_id" +
+                                                  sql.where + " ORDER BY d.id LIMIT ?"));
+  BindFilter(select, sql);
+  select.Int(filter.limit);
+  std::vector<DelegationRecord> delegations;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    KYSO_ASSIGN_OR_RETURN(DelegationRecord delegation, ReadDelegation(select, path()));
+    delegations.push_back(std::move(delegation));
+  }
+  return delegations;
+}
+
+// --- requests ---
+
+Result<int64_t> SqliteTransaction::InsertRequest(const RequestRecord& request) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(const std::string organization_path,
+                        OrganizationPath(request.organization_id, "the request's organization"));
+  // The request row first: it is the one that can fail (a repeated idempotency key, an
+  // unknown person, certificate or delegation), and then nothing is written.
+  KYSO_ASSIGN_OR_RETURN(
+      Statement insert,
+      Prepare(
+          "INSERT INTO requests (kind, state, organization_id, organization_path, "
+          "person_id, certificate_id, assignee, delegation_id, signer, submitted_at, due_at, "
+          "result_certificate_id, result_note, created_by, idempotency_key, created_at, "
+          "updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"));
+  insert.Text(request.kind)
+      .Text(request.state)
+      .Int(request.organization_id)
+      .Text(organization_path)
+      .OptionalInt(request.person_id)
+      .OptionalInt(request.certificate_id)
+      .Text(request.assignee)
+      .OptionalInt(request.delegation_id)
+      .Text(request.signer)
+      .OptionalInt(request.submitted_at)
+      .OptionalInt(request.due_at)
+      .OptionalInt(request.result_certificate_id)
+      .Text(request.result_note)
+      .Int(request.created_by)
+      .Text(request.idempotency_key)
+      .Int(request.created_at)
+      .Int(request.updated_at);
+  KYSO_RETURN_IF_ERROR(insert.Run().WithContext("request of kind " + request.kind));
+  const int64_t id = sqlite3_last_insert_rowid(connection_->db());
+  KYSO_ASSIGN_OR_RETURN(Statement documents,
+                        Prepare("INSERT INTO request_documents (request_id, form_json, "
+                                "signed_document, signature) VALUES (?, ?, ?, ?)"));
+  documents.Int(id).Text(request.form_json).Blob(request.signed_document).Blob(request.signature);
+  KYSO_RETURN_IF_ERROR(documents.Run().WithContext("request " + std::to_string(id)));
+  return id;
+}
+
+Result<RequestRecord> SqliteTransaction::GetRequest(int64_t id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Statement select, Prepare(std::string("SELECT ") + kRequestColumns +
+                                                  kRequestTables + " WHERE r.id = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(id).Step());
+  if (!row) return NotFound("store.not_found", "no request with id " + std::to_string(id));
+  return ReadRequest(select);
+}
+
+Status SqliteTransaction::UpdateRequest(const RequestRecord& request) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  {
+    KYSO_ASSIGN_OR_RETURN(
+        Statement update,
+        Prepare("UPDATE requests SET state = ?, assignee = ?, delegation_id = ?, signer = ?, "
+                "submitted_at = ?, due_at = ?, result_certificate_id = ?, result_note = ?, "
+                "updated_at = ?, version = version + 1 WHERE id = ? AND version = ?"));
+    update.Text(request.state)
+        .Text(request.assignee)
+        .OptionalInt(request.delegation_id)
+        .Text(request.signer)
+        .OptionalInt(request.submitted_at)
+        .OptionalInt(request.due_at)
+        .OptionalInt(request.result_certificate_id)
+        .Text(request.result_note)
+        .Int(request.updated_at)
+        .Int(request.id)
+        .Int(request.version);
+    KYSO_RETURN_IF_ERROR(update.Run().WithContext("request " + std::to_string(request.id)));
+  }
+  if (Changes() == 0) return UpdateMissed("requests", "request", request.id, request.version);
+  KYSO_ASSIGN_OR_RETURN(Statement documents,
+                        Prepare("UPDATE request_documents SET form_json = ?, signed_document = ?, "
+                                "signature = ? WHERE request_id = ?"));
+  documents.Text(request.form_json)
+      .Blob(request.signed_document)
+      .Blob(request.signature)
+      .Int(request.id);
+  return documents.Run().WithContext("request " + std::to_string(request.id));
+}
+
+Result<std::vector<RequestRecord>> SqliteTransaction::ListRequests(const RequestFilter& filter) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  FilterSql sql = BuildRequestFilter(filter);
+  if (filter.after_id > 0) {
+    AddCondition(sql, "r.id > ?");
+    sql.params.emplace_back(filter.after_id);
+  }
+  if (filter.newest_first && filter.before_id > 0) {
+    AddCondition(sql, "r.id < ?");
+    sql.params.emplace_back(filter.before_id);
+  }
+  const std::string order = filter.newest_first ? " ORDER BY r.id DESC" : " ORDER BY r.id";
+  // In two steps: the page's ids, which the indexes of the filter usually answer alone (a
+  // subtree or a state spans many rows that must be ordered by id, and sorting ids is cheap),
+  // then the page's rows and documents by primary key, without another sort.
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kRequestColumns + kRequestTables +
+                                " WHERE r.id IN (SELECT r.id FROM requests r" + sql.where + order +
+                                " LIMIT ?)" + order));
+  BindFilter(select, sql);
+  select.Int(filter.limit);
+  std::vector<RequestRecord> requests;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    requests.push_back(ReadRequest(select));
+  }
+  return requests;
+}
+
+Result<int64_t> SqliteTransaction::CountRequests(const RequestFilter& filter) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  const FilterSql sql = BuildRequestFilter(filter);
+  KYSO_ASSIGN_OR_RETURN(Statement select, Prepare("SELECT count(*) FROM requests r" + sql.where));
+  BindFilter(select, sql);
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+  return row ? select.ColumnInt(0) : 0;
+}
+
+Result<int64_t> SqliteTransaction::InsertRequestEvent(const RequestEventRecord& event) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(
+      Statement insert,
+      Prepare("INSERT INTO request_events (request_id, from_state, to_state, actor, time, "
+              "reason) VALUES (?, ?, ?, ?, ?, ?)"));
+  insert.Int(event.request_id)
+      .Text(event.from_state)
+      .Text(event.to_state)
+      .Text(event.actor)
+      .Int(event.time)
+      .Text(event.reason);
+  KYSO_RETURN_IF_ERROR(
+      insert.Run().WithContext("event of request " + std::to_string(event.request_id)));
+  return sqlite3_last_insert_rowid(connection_->db());
+}
+
+Result<std::vector<RequestEventRecord>> SqliteTransaction::ListRequestEvents(int64_t request_id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kRequestEventColumns +
+                                " FROM request_events WHERE request_id = ? ORDER BY id"));
+  select.Int(request_id);
+  std::vector<RequestEventRecord> events;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    events.push_back(ReadRequestEvent(select));
+  }
+  return events;
+}
+
+// --- idempotency keys ---
+
+Result<std::optional<IdempotencyRecord>> SqliteTransaction::GetIdempotency(int64_t account_id,
+                                                                           std::string_view key) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare("SELECT account_id, key, fingerprint, status, response, created_at "
+                                "FROM idempotency_keys WHERE account_id = ? AND key = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(account_id).Text(key).Step());
+  if (!row) return std::optional<IdempotencyRecord>();
+  IdempotencyRecord record;
+  record.account_id = select.ColumnInt(0);
+  record.key = select.ColumnText(1);
+  record.fingerprint = select.ColumnText(2);
+  record.status = static_cast<int>(select.ColumnInt(3));
+  record.response = select.ColumnText(4);
+  record.created_at = select.ColumnInt(5);
+  return std::optional<IdempotencyRecord>(std::move(record));
+}
+
+Status SqliteTransaction::InsertIdempotency(const IdempotencyRecord& record) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(
+      Statement insert,
+      Prepare("INSERT INTO idempotency_keys (account_id, key, fingerprint, status, response, "
+              "created_at) VALUES (?, ?, ?, ?, ?, ?)"));
+  insert.Int(record.account_id)
+      .Text(record.key)
+      .Text(record.fingerprint)
+      .Int(record.status)
+      .Text(record.response)
+      .Int(record.created_at);
+  return insert.Run().WithContext("idempotency key of account " +
+                                  std::to_string(record.account_id));
+}
+
+// --- outbox ---
+
+Result<int64_t> SqliteTransaction::InsertOutboxMessage(const OutboxMessage& message) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(
+      Statement insert,
+      Prepare("INSERT INTO outbox (dedupe_key, channel, recipient, subject, body, created_at, "
+              "next_attempt_at, sent_at, attempts, last_error) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  insert.Text(message.dedupe_key)
+      .Text(message.channel)
+      .Text(message.recipient)
+      .Text(message.subject)
+      .Text(message.body)
+      .Int(message.created_at)
+      .Int(message.next_attempt_at)
+      .OptionalInt(message.sent_at)
+      .Int(message.attempts)
+      .Text(message.last_error);
+  KYSO_RETURN_IF_ERROR(insert.Run().WithContext("outbox message " + message.dedupe_key));
+  return sqlite3_last_insert_rowid(connection_->db());
+}
+
+Result<std::vector<OutboxMessage>> SqliteTransaction::ListDueOutboxMessages(UnixSeconds at,
+                                                                            int64_t limit) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  // "sent_at IS NULL" lets SQLite use the partial index outbox_due: only unsent messages are
+  // ever visited, however many were sent before.
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kOutboxColumns +
+                                " FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? "
+                                "ORDER BY id LIMIT ?"));
+  select.Int(at).Int(limit);
+  std::vector<OutboxMessage> messages;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    messages.push_back(ReadOutboxMessage(select));
+  }
+  return messages;
+}
+
+Status SqliteTransaction::MarkOutboxSent(int64_t id, UnixSeconds at) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(Statement update, Prepare("UPDATE outbox SET sent_at = ? WHERE id = ?"));
+  KYSO_RETURN_IF_ERROR(update.Int(at).Int(id).Run());
+  if (Changes() == 0) {
+    return NotFound("store.not_found", "no outbox message with id " + std::to_string(id));
+  }
+  return Status::Ok();
+}
+
+Status SqliteTransaction::MarkOutboxFailed(int64_t id, std::string_view error,
+                                           UnixSeconds next_attempt_at) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(Statement update,
+                        Prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
+                                "next_attempt_at = ? WHERE id = ?"));
+  KYSO_RETURN_IF_ERROR(update.Text(error).Int(next_attempt_at).Int(id).Run());
+  if (Changes() == 0) {
+    return NotFound("store.not_found", "no outbox message with id " + std::to_string(id));
+  }
+  return Status::Ok();
+}
+
+// --- expiry counts ---
+
+Result<std::vector<ExpiryCount>> SqliteTransaction::CountExpiringByOrganization(
+    UnixSeconds from, UnixSeconds before) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  // certificates_expiring answers this alone: one range (status, not_after) of the partial
+  // index, then a sort of the window's organization ids.
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare("SELECT organization_id, count(*) FROM certificates "
+                                "WHERE status = 'valid' AND organization_id IS NOT NULL "
+                                "AND not_after >= ? AND not_after < ? "
+                                "GROUP BY organization_id ORDER BY organization_id"));
+  select.Int(from).Int(before);
+  std::vector<ExpiryCount> counts;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    counts.push_back({select.ColumnInt(0), select.ColumnInt(1)});
+  }
+  return counts;
 }
 
 // --- settings ---

@@ -17,6 +17,15 @@
 // Serial numbers are compared case-insensitively: serial_hex is stored upper-case
 // (records.h) and lookups upper-case their argument.
 //
+// Registration workflow (registry.h, schema step 4): an organization's materialized path is
+// written once, on insert, from its parent's; a request copies its organization's path, which
+// stays right because neither changes. Subtree filters are index ranges over the path
+// ([prefix, prefix with its last byte incremented)), not LIKE. A request's form and signed
+// document live in a table of their own, so that lists and counts scan only small rows;
+// ListRequests finds the page's ids from an index first, then reads those rows. name_contains
+// filters are case-sensitive substring matches. Updates compare versions in the UPDATE itself
+// (WHERE id = ? AND version = ?).
+//
 // Thread-safety: a Database may be shared between threads. It keeps a small pool of SQLite
 // connections, each with its own prepared-statement cache; a Transaction leases one
 // connection for its lifetime and belongs to one thread. Write transactions are serialized by

@@ -1,0 +1,351 @@
+// The OpenAPI 3.0 description of the registration API, built as data so that it names exactly
+// the routes registry_routes.cc registers (a test compares the two).
+#include <nlohmann/json.hpp>
+
+#include "api/ra/registry_routes.h"
+#include "ra/kinds.h"
+#include "ra/state_machine.h"
+
+namespace kyso::api {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+ojson Ref(const std::string& name) {
+  return {{"$ref", "#/components/schemas/" + name}};
+}
+
+ojson JsonContent(const ojson& schema) {
+  return {{"application/json", {{"schema", schema}}}};
+}
+
+ojson Errors(std::initializer_list<int> codes) {
+  ojson out = ojson::object();
+  for (int code : codes) {
+    out[std::to_string(code)] = {{"description", "error"}, {"content", JsonContent(Ref("Error"))}};
+  }
+  return out;
+}
+
+ojson Operation(const std::string& summary, const std::string& tag, ojson ok_schema,
+                int ok_status = 200, std::optional<ojson> body = std::nullopt,
+                ojson parameters = ojson::array()) {
+  ojson op = {{"summary", summary}, {"tags", {tag}}};
+  if (!parameters.empty()) op["parameters"] = parameters;
+  if (body) op["requestBody"] = {{"required", true}, {"content", JsonContent(*body)}};
+  ojson responses = Errors({400, 401, 403, 404, 409});
+  responses[std::to_string(ok_status)] = {{"description", "success"},
+                                          {"content", JsonContent(ok_schema)}};
+  op["responses"] = responses;
+  return op;
+}
+
+ojson PathId(const std::string& what) {
+  return {{"name", "id"},
+          {"in", "path"},
+          {"required", true},
+          {"description", what},
+          {"schema", {{"type", "integer"}, {"format", "int64"}}}};
+}
+
+ojson Query(const std::string& name, const std::string& type, const std::string& description) {
+  return {
+      {"name", name}, {"in", "query"}, {"description", description}, {"schema", {{"type", type}}}};
+}
+
+ojson IdempotencyHeader() {
+  return {{"name", "Idempotency-Key"},
+          {"in", "header"},
+          {"description",
+           "a retry with the same key and body returns the first result (200, "
+           "Idempotent-Replayed: true); the same key with another body is refused (422)"},
+          {"schema", {{"type", "string"}, {"maxLength", 200}}}};
+}
+
+ojson Page(const std::string& item) {
+  return {{"type", "object"},
+          {"properties",
+           {{"items", {{"type", "array"}, {"items", Ref(item)}}},
+            {"next_after", {{"type", "integer"}, {"nullable", true}}}}}};
+}
+
+ojson Object(std::initializer_list<std::pair<const char*, ojson>> props,
+             std::vector<std::string> required = {}) {
+  ojson properties = ojson::object();
+  for (const auto& [name, schema] : props) properties[name] = schema;
+  ojson out = {{"type", "object"}, {"properties", properties}};
+  if (!required.empty()) out["required"] = required;
+  return out;
+}
+
+const ojson kInt = {{"type", "integer"}, {"format", "int64"}};
+const ojson kStr = {{"type", "string"}};
+const ojson kBool = {{"type", "boolean"}};
+const ojson kTime = {{"type", "string"}, {"format", "date-time"}};
+
+}  // namespace
+
+std::string OpenApiDocument() {
+  ojson kinds = ojson::array();
+  std::string kinds_doc;
+  for (const auto& k : ra::AllKinds()) {
+    kinds.push_back(std::string(k.id));
+    kinds_doc += "\n- `" + std::string(k.id) + "` (" + std::string(k.form) + ", " +
+                 std::to_string(k.deadline_working_days) + " working days, " +
+                 (k.delegable ? "delegable" : "CA operator") + "): fields";
+    for (const auto& f : k.fields) {
+      kinds_doc += " `" + std::string(f.name) + "`" + (f.required ? "*" : "");
+    }
+  }
+  ojson states = ojson::array();
+  for (auto st : ra::AllStates()) states.push_back(std::string(st));
+  ojson actions = ojson::array();
+  for (const auto& t : ra::Transitions()) {
+    if (t.action != "submit") actions.push_back(std::string(t.action));
+  }
+
+  ojson schemas = {
+      {"Error", Object({{"error", Object({{"code", kStr}, {"message", kStr}}, {"code"})}})},
+      {"Organization",
+       Object({{"id", kInt},
+               {"parent_id", {{"type", "integer"}, {"nullable", true}}},
+               {"path", kStr},
+               {"name", kStr},
+               {"tax_code", {{"type", "string"}, {"description", "MST: 10 or 13 digits"}}},
+               {"budget_code", {{"type", "string"}, {"description", "MNS: 7 digits"}}},
+               {"address", kStr},
+               {"email", kStr},
+               {"province", kStr},
+               {"managing_agency", kBool},
+               {"created_at", kTime},
+               {"updated_at", kTime},
+               {"version", kInt}},
+              {"name"})},
+      {"Person",
+       Object(
+           {{"id", kInt},
+            {"organization_id", kInt},
+            {"full_name", kStr},
+            {"personal_id", {{"type", "string"}, {"description", "CCCD, 12 digits"}}},
+            {"position", kStr},
+            {"email", kStr},
+            {"mobile", kStr},
+            {"status", {{"type", "string"}, {"enum", {"active", "retired", "left", "deceased"}}}},
+            {"version", kInt}},
+           {"full_name", "personal_id", "organization_id"})},
+      {"Account", Object({{"id", kInt},
+                          {"username", kStr},
+                          {"role",
+                           {{"type", "string"},
+                            {"enum",
+                             {"subscriber", "agency_officer", "delegate_officer", "ca_operator",
+                              "auditor", "admin"}}}},
+                          {"organization_id", {{"type", "integer"}, {"nullable", true}}},
+                          {"person_id", {{"type", "integer"}, {"nullable", true}}},
+                          {"password", {{"type", "string"}, {"writeOnly", true}}},
+                          {"certificate_sha256", kStr}},
+                         {"username", "role"})},
+      {"Request",
+       Object({{"id", kInt},
+               {"kind", {{"type", "string"}, {"enum", kinds}, {"description", kinds_doc}}},
+               {"state", {{"type", "string"}, {"enum", states}}},
+               {"organization_id", kInt},
+               {"person_id", {{"type", "integer"}, {"nullable", true}}},
+               {"certificate_id", {{"type", "integer"}, {"nullable", true}}},
+               {"form", {{"type", "object"}, {"description", "the fields of the kind's form"}}},
+               {"assignee", kStr},
+               {"signer", kStr},
+               {"signed", kBool},
+               {"submitted_at", kTime},
+               {"due_at", kTime},
+               {"result_certificate_id", {{"type", "integer"}, {"nullable", true}}},
+               {"version", kInt}},
+              {"kind", "organization_id"})},
+      {"Delegation", Object({{"id", kInt},
+                             {"delegate_organization_id", kInt},
+                             {"scope_organization_id", kInt},
+                             {"kinds", {{"type", "array"}, {"items", kStr}}},
+                             {"withdrawn_at", kTime}},
+                            {"delegate_organization_id", "scope_organization_id", "kinds"})},
+      {"ImportReport",
+       Object({{"dry_run", kBool},
+               {"rows", kInt},
+               {"created", kInt},
+               {"errors",
+                {{"type", "array"},
+                 {"items", Object({{"line", kInt}, {"code", kStr}, {"message", kStr}})}}}})},
+  };
+
+  ojson paging = {Query("after", "integer", "keyset: the next_after of the previous page"),
+                  Query("limit", "integer", "1..500")};
+  ojson request_filters = paging;
+  request_filters.push_back(Query("state", "string", "comma-separated states"));
+  request_filters.push_back(Query("kind", "string", "comma-separated kinds"));
+  request_filters.push_back(Query("organization_id", "integer", "this body's subtree"));
+  request_filters.push_back(Query("overdue", "boolean", "past the working-day deadline"));
+  request_filters.push_back(Query("mine", "boolean", "only what the caller handles"));
+
+  ojson paths = {
+      {"/api/v1/auth/login",
+       {{"post",
+         Operation("Password login: sets the session cookie, returns the CSRF token", "auth",
+                   Object({{"csrf_token", kStr}, {"expires_at", kTime}}), 200,
+                   Object({{"username", kStr}, {"password", kStr}}, {"username", "password"}))}}},
+      {"/api/v1/auth/logout", {{"post", Operation("End the session", "auth", kBool)}}},
+      {"/api/v1/auth/tokens",
+       {{"post", Operation("Create an API token for the caller (shown once)", "auth",
+                           Object({{"token", kStr}, {"expires_at", kTime}}), 201,
+                           Object({{"name", kStr}, {"days", kInt}}, {"name"}))}}},
+      {"/api/v1/me", {{"get", Operation("The caller: role, scope, delegations", "auth", kStr)}}},
+      {"/api/v1/accounts",
+       {{"get",
+         Operation("Accounts (admin)", "accounts", Page("Account"), 200, std::nullopt, paging)},
+        {"post",
+         Operation("Create an account (admin)", "accounts", Ref("Account"), 201, Ref("Account"))}}},
+      {"/api/v1/organizations",
+       {{"get", Operation("Bodies in the caller's scope", "organizations", Page("Organization"),
+                          200, std::nullopt, paging)},
+        {"post", Operation("Create a body", "organizations", Ref("Organization"), 201,
+                           Ref("Organization"), {IdempotencyHeader()})}}},
+      {"/api/v1/organizations/import",
+       {{"post",
+         {{"summary",
+           "CSV import of bodies (name,parent_tax_code,tax_code,budget_code,address,"
+           "email,province,managing_agency); ?dry_run=1 checks only"},
+          {"tags", {"organizations"}},
+          {"requestBody", {{"content", {{"text/csv", {{"schema", kStr}}}}}}},
+          {"responses",
+           {{"200", {{"description", "imported"}, {"content", JsonContent(Ref("ImportReport"))}}},
+            {"422",
+             {{"description", "per-row errors, nothing written"},
+              {"content", JsonContent(Ref("ImportReport"))}}}}}}}}},
+      {"/api/v1/organizations/{id}",
+       {{"get", Operation("A body", "organizations", Ref("Organization"), 200, std::nullopt,
+                          {PathId("body")})},
+        {"put", Operation("Change a body (send its version)", "organizations", Ref("Organization"),
+                          200, Ref("Organization"), {PathId("body")})}}},
+      {"/api/v1/people",
+       {{"get", Operation("People in the caller's scope", "people", Page("Person"), 200,
+                          std::nullopt, paging)},
+        {"post", Operation("Register a person", "people", Ref("Person"), 201, Ref("Person"),
+                           {IdempotencyHeader()})}}},
+      {"/api/v1/people/import",
+       {{"post",
+         {{"summary",
+           "CSV import of staff (full_name,personal_id,position,organization_tax_code,"
+           "email,mobile); ?dry_run=1 checks only"},
+          {"tags", {"people"}},
+          {"requestBody", {{"content", {{"text/csv", {{"schema", kStr}}}}}}},
+          {"responses",
+           {{"200", {{"description", "imported"}, {"content", JsonContent(Ref("ImportReport"))}}},
+            {"422",
+             {{"description", "per-row errors, nothing written"},
+              {"content", JsonContent(Ref("ImportReport"))}}}}}}}}},
+      {"/api/v1/people/{id}",
+       {{"get",
+         Operation("A person", "people", Ref("Person"), 200, std::nullopt, {PathId("person")})},
+        {"put", Operation("Change contact details and title", "people", Ref("Person"), 200,
+                          Ref("Person"), {PathId("person")})}}},
+      {"/api/v1/people/{id}/move",
+       {{"post", Operation("Move to another body; opens change-of-information drafts", "people",
+                           Object({{"person", Ref("Person")},
+                                   {"opened_requests", {{"type", "array"}, {"items", kInt}}}}),
+                           200,
+                           Object({{"organization_id", kInt}, {"version", kInt}, {"reason", kStr}},
+                                  {"organization_id", "version"}),
+                           {PathId("person")})}}},
+      {"/api/v1/people/{id}/status",
+       {{"post", Operation("Retire / leave / deceased; opens revocation drafts", "people",
+                           Object({{"person", Ref("Person")},
+                                   {"opened_requests", {{"type", "array"}, {"items", kInt}}}}),
+                           200,
+                           Object({{"status", kStr}, {"version", kInt}, {"reason", kStr}},
+                                  {"status", "version"}),
+                           {PathId("person")})}}},
+      {"/api/v1/requests",
+       {{"get", Operation("Requests in the caller's scope", "requests", Page("Request"), 200,
+                          std::nullopt, request_filters)},
+        {"post", Operation("Draft a request (Mẫu 01–09)", "requests", Ref("Request"), 201,
+                           Ref("Request"), {IdempotencyHeader()})}}},
+      {"/api/v1/requests/{id}",
+       {{"get", Operation("A request", "requests", Ref("Request"), 200, std::nullopt,
+                          {PathId("request")})},
+        {"put",
+         Operation("Edit a draft or returned request's form (send its version)", "requests",
+                   Ref("Request"), 200, Object({{"form", {{"type", "object"}}}, {"version", kInt}}),
+                   {PathId("request")})}}},
+      {"/api/v1/requests/{id}/document",
+       {{"get",
+         Operation("The canonical JSON to sign (exact bytes) for the current version", "requests",
+                   {{"type", "object"}}, 200, std::nullopt, {PathId("request")})}}},
+      {"/api/v1/requests/{id}/submit",
+       {{"post", Operation("Submit with the managing agency's detached CMS (base64 DER) over "
+                           "the document",
+                           "requests", Ref("Request"), 200,
+                           Object({{"signature", kStr}, {"version", kInt}}, {"version"}),
+                           {PathId("request")})}}},
+      {"/api/v1/requests/{id}/transitions",
+       {{"post", Operation("review / approve / reject / return / cancel / execute", "requests",
+                           Ref("Request"), 200,
+                           Object({{"action", {{"type", "string"}, {"enum", actions}}},
+                                   {"reason", kStr},
+                                   {"version", kInt}},
+                                  {"action", "version"}),
+                           {PathId("request")})}}},
+      {"/api/v1/requests/{id}/history",
+       {{"get", Operation("Who moved the request, when and why", "requests", {{"type", "object"}},
+                          200, std::nullopt, {PathId("request")})}}},
+      {"/api/v1/delegations",
+       {{"get",
+         Operation("Delegations (?all=1 includes withdrawn)", "delegations", Page("Delegation"))},
+        {"post", Operation("Delegate request kinds for a subtree (CA operator)", "delegations",
+                           Ref("Delegation"), 201, Ref("Delegation"))}}},
+      {"/api/v1/delegations/{id}/withdraw",
+       {{"post", Operation("Withdraw a delegation (CA operator)", "delegations", Ref("Delegation"),
+                           200, std::nullopt, {PathId("delegation")})}}},
+      {"/api/v1/certificates",
+       {{"get", Operation("Certificates in the caller's scope", "certificates",
+                          {{"type", "object"}}, 200, std::nullopt,
+                          {Query("organization_id", "integer", "the body"),
+                           Query("owner_id", "integer", "the person"),
+                           Query("status", "string", "valid | revoked"),
+                           Query("expiring_within_days", "integer", "valid and expiring"),
+                           Query("limit", "integer", "1..500"), Query("offset", "integer", "")})}}},
+      {"/api/v1/registry/certificates/{id}",
+       {{"get", Operation("A certificate by id", "certificates", {{"type", "object"}}, 200,
+                          std::nullopt, {PathId("certificate")})}}},
+      {"/api/v1/reports/expiry",
+       {{"get", Operation("Valid certificates expiring within 30/60/90 days per body", "reports",
+                          {{"type", "object"}})}}},
+      {"/api/v1/audit",
+       {{"get", Operation("The hash-chained audit log (auditors only)", "audit",
+                          {{"type", "object"}}, 200, std::nullopt,
+                          {Query("from", "integer", "first seq"),
+                           Query("limit", "integer", "1..1000")})}}},
+  };
+
+  ojson doc = {
+      {"openapi", "3.0.3"},
+      {"info",
+       {{"title", "kyso registration API"},
+        {"version", "1"},
+        {"description",
+         "Registration workflow for official-use digital signature certificates (Nghị định "
+         "68/2024/NĐ-CP): bodies, people, requests signed by the managing agency, delegations, "
+         "certificates, audit. Errors are {\"error\":{\"code\",\"message\"}} with stable codes. "
+         "Besides a Bearer token or the session cookie (writes then need X-CSRF-Token), a TLS "
+         "client certificate issued by this CA and registered on an account authenticates "
+         "(OpenAPI 3.0 cannot declare mutual TLS)."}}},
+      {"servers", {{{"url", "/"}}}},
+      {"paths", paths},
+      {"components",
+       {{"schemas", schemas},
+        {"securitySchemes",
+         {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}},
+          {"session", {{"type", "apiKey"}, {"in", "cookie"}, {"name", "kyso_session"}}}}}}},
+      {"security", {{{"bearer", ojson::array()}}, {{"session", ojson::array()}}}},
+  };
+  return doc.dump();
+}
+
+}  // namespace kyso::api

@@ -1,0 +1,48 @@
+// The registration workflow's REST API (/api/v1, OpenAPI 3 document at /api/v1/openapi.json):
+// thin handlers over ra::Registry — parse, authenticate, call the service (which authorizes
+// by role and scope), render. Errors are {"error":{"code","message"}} with the code's HTTP
+// status (403 access.*, 401 auth.*, 404 store.not_found, 409 store.conflict and
+// ra.bad_transition, 400 form.* and other bad input, 429 auth.rate_limited).
+//
+// Authentication, first match wins:
+//   Authorization: Bearer <token>   an API token (integrating systems) or a session token
+//   Cookie: kyso_session=<token>    a browser session; writes also need X-CSRF-Token
+//   a TLS client certificate        issued by our CA and registered on the account
+//
+// Create calls (POST /organizations, /people, /requests) honour an Idempotency-Key header: a
+// retry with the same key and body gets the object the first call created (200 with
+// "Idempotent-Replayed: true" instead of 201); the same key with another body is refused.
+#pragma once
+
+#include <string>
+
+#include "audit/audit_log.h"
+#include "auth/password.h"
+#include "auth/rate_limiter.h"
+#include "base/clock.h"
+#include "crypto/random.h"
+#include "http/router.h"
+#include "ra/registry.h"
+#include "store/store.h"
+
+namespace kyso::api {
+
+struct RegistryServices {
+  ra::Registry* registry = nullptr;
+  store::Database* db = nullptr;
+  const audit::AuditLog* audit = nullptr;
+  auth::LoginRateLimiter* login_limiter = nullptr;
+  crypto::Rng* rng = nullptr;
+  const Clock* clock = nullptr;
+  auth::PasswordCost password_cost = auth::PasswordCost::Interactive();
+  int64_t session_seconds = 8 * 3600;
+  int64_t max_token_days = 366;
+};
+
+// Registers the routes listed in OpenApiDocument(). `services` must outlive the router.
+void AddRegistryRoutes(http::Router& router, const RegistryServices* services);
+
+// The OpenAPI 3.0 document describing them (served at /api/v1/openapi.json).
+std::string OpenApiDocument();
+
+}  // namespace kyso::api
