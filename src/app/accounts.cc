@@ -35,7 +35,11 @@ Result<store::AccountRecord> AddAccount(Instance& instance, const NewAccount& sp
   }
   if (!spec.certificate_pem.empty()) {
     KYSO_ASSIGN_OR_RETURN(x509::Certificate cert, x509::Certificate::FromPem(spec.certificate_pem));
+    // Lower-case hex, as the HTTP server reports a client certificate's SHA-256.
     account.certificate_fingerprint = HexEncode(crypto::Sha256(cert.der()));
+    std::transform(account.certificate_fingerprint.begin(), account.certificate_fingerprint.end(),
+                   account.certificate_fingerprint.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   }
   account.created_at = instance.clock().Now();
   KYSO_ASSIGN_OR_RETURN(auto tx, instance.db().Begin(store::TransactionMode::kWrite));

@@ -584,8 +584,8 @@ void AddServe(CLI::App& app, Globals& g, int& rc) {
   cmd->add_option("--ocsp-cache-mb", *cache_mb, "Memory for pre-signed OCSP responses")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 16));
-  cmd->callback([&, o, tls_cert, tls_key, tls_pass_file, tsa_policy, tsa_accuracy, ocsp_hours,
-                 cache_mb, policy_opt, accuracy_opt, hours_opt]() {
+  cmd->callback([&, o, client_ca, tls_cert, tls_key, tls_pass_file, tsa_policy, tsa_accuracy,
+                 ocsp_hours, cache_mb, policy_opt, accuracy_opt, hours_opt]() {
     if (tls_cert->empty() != tls_key->empty()) {
       rc = ReportError(
           g, InvalidArgument("serve.tls_incomplete", "--tls-cert and --tls-key go together"));

@@ -343,6 +343,10 @@ head -c 400000 /dev/zero | tr '\0' 'a' > big.json
 code=$(curl -s -o big.out -w '%{http_code}' -X POST "$URL/api/v1/requests" \
   -H "Authorization: Bearer $OFFICER_A" -H 'Content-Type: application/json' --data-binary @big.json)
 expect_eq "oversize body: 413" 413 "$code"
+deep=$(printf '{"kind":"revocation","organization_id":1,"form":%s1%s}' \
+  "$(printf '[%.0s' $(seq 1 20000))" "$(printf ']%.0s' $(seq 1 20000))")
+call POST /api/v1/requests "$OFFICER_A" "$deep"
+expect_call "JSON nested 20,000 deep: 400 api.too_deep" 400 api.too_deep
 call GET /api/v1/requests/abc "$OFFICER_A"
 expect_call "bad id: 400 api.bad_id" 400 api.bad_id
 call GET /api/v1/requests/999999 "$OFFICER_A"
@@ -350,6 +354,36 @@ expect_call "unknown request: 404" 404 store.not_found
 call GET /healthz ""
 expect_eq "the server still answers" 200 "$CODE"
 expect_success "audit chain verifies" "$KYSO" "${DB_ARGS[@]}" audit verify
+
+# --- TLS client certificates: the seal logs in as a service account -----------------------------
+if [ "$BACKEND" = sqlite ]; then
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out tls.key 2>/dev/null
+  openssl req -new -key tls.key -subj "/C=VN/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -out tls.csr 2>/dev/null
+  "$KYSO" cert issue --csr tls.csr --profile device --out tls.pem >/dev/null 2>&1
+  cat tls.pem "$DATA/certs/issuing.pem" > tls-chain.pem
+  expect_success "kyso account add --cert registers the seal for an integrating system" \
+    "$KYSO" account add --username hethong.syt --role agency_officer --org "$SYT_A" --cert seal.pem
+  TPORT=$(free_port)
+  "$KYSO" serve --listen "127.0.0.1:$TPORT" --access-log off --tls-cert tls-chain.pem \
+    --tls-key tls.key > tls.out 2> tls.err &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null --cacert "$DATA/certs/chain.pem" "https://localhost:$TPORT/healthz" && break
+    sleep 0.1
+  done
+  me=$(curl -s --cacert "$DATA/certs/chain.pem" --cert seal.pem --key seal.key \
+    "https://localhost:$TPORT/api/v1/me")
+  expect_eq "a client certificate logs in over TLS" "hethong.syt certificate" \
+    "$(jq -r '.username + " " + .auth_method' <<< "$me")"
+  code=$(curl -s -o tls-anon.out -w '%{http_code}' --cacert "$DATA/certs/chain.pem" \
+    "https://localhost:$TPORT/api/v1/me")
+  expect_eq "TLS without a client certificate: 401" 401 "$code"
+  code=$(curl -s -o tls-other.out -w '%{http_code}' --cacert "$DATA/certs/chain.pem" \
+    --cert other.pem --key other.key "https://localhost:$TPORT/api/v1/me")
+  expect_eq "a valid certificate no account holds: 401 auth.unknown_certificate" \
+    "401 auth.unknown_certificate" "$code $(jq -r .error.code tls-other.out)"
+fi
 
 # --- two nodes on one PostgreSQL ----------------------------------------------------------------
 if [ "$BACKEND" = postgresql ]; then

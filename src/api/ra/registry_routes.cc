@@ -131,7 +131,39 @@ Response Error(const Status& st) {
 
 // --- parsing ------------------------------------------------------------------------------------
 
+// The deepest nesting of arrays and objects in `text`, outside strings. nlohmann parses
+// iteratively but copies and serializes recursively, so a body nested tens of thousands deep
+// (which fits under the body limit) would overflow the stack where a form is copied.
+int MaxJsonDepth(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+constexpr int kMaxJsonDepth = 32;
+
 Result<json> JsonBody(const Request& req) {
+  if (MaxJsonDepth(req.body) > kMaxJsonDepth) {
+    return InvalidArgument("api.too_deep",
+                           "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   json body = json::parse(req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
     return InvalidArgument("api.bad_json", "the body must be a JSON object");
