@@ -208,5 +208,80 @@ TEST(AccessTest, HandlersAndDelegations) {
   EXPECT_TRUE(CanReadAudit(auditor).ok());
 }
 
+// Every role against every kind of act, on objects of body A ("/1/2/") with a renewal delegated
+// to office "/1/9/" for province "/1/". "+" allowed, "D" access.denied, "S" access.out_of_scope.
+TEST(AccessTest, RoleMatrix) {
+  store::DelegationRecord delegation;
+  delegation.id = 4;
+  delegation.delegate_organization_id = 9;
+  delegation.scope_path = "/1/";
+  delegation.kinds = {"renewal"};
+  store::RequestRecord renewal;
+  renewal.kind = "renewal";
+  renewal.organization_path = "/1/2/";
+  renewal.person_id = 30;
+  renewal.created_by = 100;
+  renewal.delegation_id = 4;
+  renewal.state = "draft";
+  store::RequestRecord revocation = renewal;
+  revocation.kind = "revocation";
+  revocation.delegation_id.reset();
+
+  auto principal = [&](Role role, std::optional<int64_t> org, std::string path) {
+    Principal p;
+    p.account_id = 200;
+    p.role = role;
+    p.organization_id = org;
+    if (role == Role::kSubscriber) p.person_id = path == "/1/2/" ? 30 : 31;
+    p.organization_path = std::move(path);
+    if (role == Role::kDelegateOfficer && org == 9) p.delegations = {delegation};
+    return p;
+  };
+  struct Row {
+    const char* who;
+    Principal p;
+    const char* expected;  // one letter per act below
+  };
+  // Acts: read request, create request, submit, handle delegated renewal, handle revocation,
+  // create body below A, create a top-level body, manage delegations, read audit, accounts.
+  const std::vector<Row> rows = {
+      {"subscriber of A", principal(Role::kSubscriber, 2, "/1/2/"), "+DDDDDDDDD"},
+      {"subscriber of B", principal(Role::kSubscriber, 3, "/5/3/"), "SDDDDDDDDD"},
+      {"officer of A", principal(Role::kAgencyOfficer, 2, "/1/2/"), "+++DD+DDDD"},
+      {"officer of B", principal(Role::kAgencyOfficer, 3, "/5/3/"), "SSSDDSDDDD"},
+      {"delegate office", principal(Role::kDelegateOfficer, 9, "/1/9/"), "+DD+SDDDDD"},
+      {"other delegate", principal(Role::kDelegateOfficer, 8, "/5/8/"), "SDDSSDDDDD"},
+      {"CA operator", principal(Role::kCaOperator, std::nullopt, ""), "+DD+++++DD"},
+      {"auditor", principal(Role::kAuditor, std::nullopt, ""), "+DDDDDDD+D"},
+      {"admin", principal(Role::kAdmin, std::nullopt, ""), "+DDDD++DD+"},
+  };
+  for (const Row& row : rows) {
+    const Principal& p = row.p;
+    const std::optional<store::DelegationRecord> d = delegation;
+    store::RequestRecord handled = renewal;
+    handled.state = "submitted";
+    const std::vector<Status> acts = {
+        CanReadRequest(p, renewal),
+        CanCreateRequest(p, "new_individual", "/1/2/", 30),
+        CanActAsRequester(p, renewal, "submit"),
+        CanHandle(p, handled, d),
+        CanHandle(p, revocation, std::nullopt),
+        CanCreateOrganization(p, std::string_view("/1/2/")),
+        CanCreateOrganization(p, std::nullopt),
+        CanManageDelegations(p),
+        CanReadAudit(p),
+        CanManageAccounts(p),
+    };
+    std::string got;
+    for (const Status& st : acts) {
+      got += st.ok()                            ? '+'
+             : st.id() == "access.denied"       ? 'D'
+             : st.id() == "access.out_of_scope" ? 'S'
+                                                : '?';
+    }
+    EXPECT_EQ(got, row.expected) << row.who;
+  }
+}
+
 }  // namespace
 }  // namespace kyso::ra
