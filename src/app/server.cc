@@ -50,16 +50,6 @@ class LogFileSender final : public ra::NotificationSender {
   std::string path_;
 };
 
-// The working-day calendar from the "ra.calendar" setting ({"holidays": [...],
-// "working_days": [...]}); weekends only when unset.
-Result<ra::WorkingCalendar> LoadCalendar(store::Database& db) {
-  auto tx = db.Begin(store::TransactionMode::kRead);
-  if (!tx.ok()) return tx.status();
-  KYSO_ASSIGN_OR_RETURN(auto json, (*tx)->GetSetting("ra.calendar"));
-  if (!json) return ra::WorkingCalendar();
-  return ra::WorkingCalendar::FromJson(*json);
-}
-
 }  // namespace
 
 Status Serve(Instance& instance, const ServeOptions& options,
@@ -106,7 +96,6 @@ Status Serve(Instance& instance, const ServeOptions& options,
   submission_checks.online = &validation;
   ra::EngineSubmissionVerifier submission_verifier(submission_checks, &clock);
   ra::RegistryOptions registry_options;
-  KYSO_ASSIGN_OR_RETURN(registry_options.calendar, LoadCalendar(db));
   if (options.allow_unsigned_requests && !instance.demo()) {
     return FailedPrecondition("serve.unsigned_not_demo",
                               "--allow-unsigned-requests is for demo instances only");

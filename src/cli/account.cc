@@ -5,6 +5,7 @@
 #include "app/accounts.h"
 #include "base/files.h"
 #include "cli/common.h"
+#include "ra/calendar.h"
 
 namespace kyso::cli {
 
@@ -87,6 +88,44 @@ void AddAccount(CLI::App& app, Globals& g, int& rc) {
           std::cout << acc.id << "\t" << acc.username << "\t" << acc.role << "\n";
         }
       }
+      return Status::Ok();
+    });
+  });
+}
+
+void AddCalendar(CLI::App& app, Globals& g, int& rc) {
+  auto* cmd = app.add_subcommand(
+      "calendar", "Public holidays and swapped working days for the workflow's deadlines");
+  cmd->require_subcommand(1);
+  struct Args {
+    std::vector<std::string> holidays, working_days;
+  };
+  auto a = std::make_shared<Args>();
+  auto* set = cmd->add_subcommand("set", "Replace the calendar (applies to new submissions)");
+  set->add_option("--holidays", a->holidays, "Dates YYYY-MM-DD that are not working days")
+      ->delimiter(',');
+  set->add_option("--working-days", a->working_days,
+                  "Weekend dates YYYY-MM-DD worked to bridge a holiday")
+      ->delimiter(',');
+  set->callback([&g, &rc, a]() {
+    rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
+      KYSO_ASSIGN_OR_RETURN(ra::WorkingCalendar calendar,
+                            ra::WorkingCalendar::Create(a->holidays, a->working_days));
+      const std::string json = calendar.ToJson();
+      KYSO_ASSIGN_OR_RETURN(auto tx, inst.db().Begin(store::TransactionMode::kWrite));
+      KYSO_RETURN_IF_ERROR(tx->PutSetting(ra::kCalendarSetting, json));
+      KYSO_RETURN_IF_ERROR(
+          inst.audit_log().Append(*tx, app::DefaultActor(), "calendar.set", "", json).status());
+      KYSO_RETURN_IF_ERROR(tx->Commit());
+      std::cout << json << "\n";
+      return Status::Ok();
+    });
+  });
+  cmd->add_subcommand("show", "Print the calendar")->callback([&g, &rc]() {
+    rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
+      KYSO_ASSIGN_OR_RETURN(auto tx, inst.db().Begin(store::TransactionMode::kRead));
+      KYSO_ASSIGN_OR_RETURN(auto json, tx->GetSetting(ra::kCalendarSetting));
+      std::cout << json.value_or(ra::WorkingCalendar().ToJson()) << "\n";
       return Status::Ok();
     });
   });

@@ -747,6 +747,7 @@ int Run(int argc, char** argv) {
   AddSign(app, g, rc);
   AddVerify(app, g, rc);
   AddAccount(app, g, rc);
+  AddCalendar(app, g, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

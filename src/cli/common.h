@@ -65,5 +65,7 @@ void AddSign(CLI::App& app, Globals& g, int& rc);
 void AddVerify(CLI::App& app, Globals& g, int& rc);
 // `kyso account ...` (cli/account.cc).
 void AddAccount(CLI::App& app, Globals& g, int& rc);
+// `kyso calendar set|show` (cli/account.cc).
+void AddCalendar(CLI::App& app, Globals& g, int& rc);
 
 }  // namespace kyso::cli

@@ -16,6 +16,9 @@
 
 namespace kyso::ra {
 
+// The store setting holding the calendar as JSON (WorkingCalendar::ToJson).
+inline constexpr const char* kCalendarSetting = "ra.calendar";
+
 // Days since 1970-01-01 in Vietnam.
 using LocalDay = int64_t;
 

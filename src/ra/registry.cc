@@ -920,7 +920,14 @@ Result<store::RequestRecord> Registry::Submit(const Principal& by, int64_t id, B
     current.signature = Bytes(cms_der.begin(), cms_der.end());
     current.signer = signer_subject;
     current.submitted_at = deps_.clock->Now();
-    current.due_at = options_.calendar.Deadline(*current.submitted_at, kind->deadline_working_days);
+    // The calendar is read at each submission, so holidays an operator adds (`kyso calendar
+    // set`) apply at once on every node.
+    WorkingCalendar calendar = options_.calendar;
+    KYSO_ASSIGN_OR_RETURN(auto calendar_json, tx.GetSetting(kCalendarSetting));
+    if (calendar_json) {
+      KYSO_ASSIGN_OR_RETURN(calendar, WorkingCalendar::FromJson(*calendar_json));
+    }
+    current.due_at = calendar.Deadline(*current.submitted_at, kind->deadline_working_days);
     KYSO_RETURN_IF_ERROR(RecordTransition(tx, by, current, t->to, "", "submit",
                                           json{{"assignee", current.assignee},
                                                {"signer", signer_subject},

@@ -553,6 +553,19 @@ TEST_F(RegistryTest, DeadlinesAndOverdueRequests) {
   EXPECT_EQ((*listed)[0].id, draft.id);
 }
 
+TEST_F(RegistryTest, HolidaysFromTheCalendarSettingMoveDeadlines) {
+  {
+    auto tx = db_->Begin(store::TransactionMode::kWrite).value();
+    ASSERT_TRUE(tx->PutSetting(kCalendarSetting, R"({"holidays":["2026-11-24"]})").ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  auto draft = Create(officer_a_, NewIndividual());
+  auto s = registry_->Submit(As(officer_a_), draft.id, AsBytes("cms"), draft.version);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  // Friday + 3 working days with Tuesday off: Monday, Wednesday, Thursday.
+  EXPECT_EQ(WorkingCalendar::FormatDay(WorkingCalendar::DayOf(*s->due_at)), "2026-11-26");
+}
+
 TEST_F(RegistryTest, ExpiryRemindersAreQueuedOnceAndDelivered) {
   const int64_t cert_id = IssuedCertificateFor(officer_a_);
   auto cert = registry_->GetCertificate(As(operator_), cert_id);
