@@ -1286,30 +1286,31 @@ Result<std::vector<store::CertificateRecord>> Registry::ListCertificates(
 }
 
 Result<std::vector<ExpiryBucket>> Registry::ExpiryReport(const Principal& by) {
-  const UnixSeconds now = deps_.clock->Now();
-  return WithRead([&](store::Transaction& tx) -> Result<std::vector<ExpiryBucket>> {
-    std::map<int64_t, ExpiryBucket> buckets;
-    for (int days : {30, 60, 90}) {
-      KYSO_ASSIGN_OR_RETURN(auto counts,
-                            tx.CountExpiringByOrganization(now, now + days * kSecondsPerDay));
-      for (const auto& c : counts) {
-        ExpiryBucket& b = buckets[c.organization_id];
-        b.organization_id = c.organization_id;
-        (days == 30 ? b.within_30 : days == 60 ? b.within_60 : b.within_90) = c.count;
-      }
-    }
-    std::vector<ExpiryBucket> out;
-    for (auto& [id, bucket] : buckets) {
-      auto org = tx.GetOrganization(id);
-      if (!org.ok()) continue;
-      if (!CanReadOrganization(by, org->path).ok()) continue;
-      bucket.organization_name = org->name;
-      out.push_back(bucket);
-    }
-    if (out.empty() && !SeesEverything(by) && by.role != Role::kAgencyOfficer &&
-        by.role != Role::kDelegateOfficer) {
+  std::string scope;  // "" : every body
+  if (!SeesEverything(by)) {
+    if (by.role == Role::kSubscriber || by.organization_path.empty()) {
       return PermissionDenied("access.denied", "role " + std::string(RoleName(by.role)) +
                                                    " may not read expiry reports");
+    }
+    scope = by.organization_path;
+  }
+  const UnixSeconds now = deps_.clock->Now();
+  return WithRead([&](store::Transaction& tx) -> Result<std::vector<ExpiryBucket>> {
+    KYSO_ASSIGN_OR_RETURN(
+        auto rows,
+        tx.CountExpiringInSubtree(
+            now, {now + 30 * kSecondsPerDay, now + 60 * kSecondsPerDay, now + 90 * kSecondsPerDay},
+            scope));
+    std::vector<ExpiryBucket> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) {
+      ExpiryBucket b;
+      b.organization_id = row.organization_id;
+      b.organization_name = row.organization_name;
+      b.within_30 = row.counts[0];
+      b.within_60 = row.counts[1];
+      b.within_90 = row.counts[2];
+      out.push_back(std::move(b));
     }
     return out;
   });

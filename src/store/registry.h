@@ -203,4 +203,11 @@ struct ExpiryCount {
   int64_t count = 0;
 };
 
+// Valid certificates of one body expiring in several windows (the expiry report).
+struct ExpiryCounts {
+  int64_t organization_id = 0;
+  std::string organization_name;
+  std::vector<int64_t> counts;  // counts[i]: from <= not_after < before[i]
+};
+
 }  // namespace kyso::store

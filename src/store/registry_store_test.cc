@@ -1378,6 +1378,49 @@ TEST_P(RegistryStoreTest, CountsValidCertificatesExpiringPerOrganization) {
   EXPECT_TRUE(Read()->CountExpiringByOrganization(from, from)->empty());
 }
 
+TEST_P(RegistryStoreTest, CountsExpiryWindowsOfASubtreeInOnePass) {
+  auto tx = Write();
+  OrganizationRecord root_record;
+  root_record.name = "Tỉnh";
+  const int64_t root = tx->InsertOrganization(root_record).value();
+  OrganizationRecord child_record;
+  child_record.name = "Sở";
+  child_record.parent_id = root;
+  const int64_t child = tx->InsertOrganization(child_record).value();
+  OrganizationRecord other_record;
+  other_record.name = "Tỉnh khác";
+  const int64_t other = tx->InsertOrganization(other_record).value();
+  const int64_t ca = *tx->InsertCa(MakeCa());
+  int serial = 0;
+  auto add = [&](int64_t org, UnixSeconds not_after) {
+    auto id = tx->InsertCertificate(MakeCert(ca, "E" + std::to_string(++serial), org, not_after));
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+  };
+  const UnixSeconds day = kSecondsPerDay;
+  add(child, kNow + 10 * day);
+  add(child, kNow + 50 * day);
+  add(child, kNow + 80 * day);
+  add(child, kNow + 200 * day);  // outside every window
+  add(root, kNow + 20 * day);
+  add(other, kNow + 5 * day);
+  add(child, kNow - day);  // already expired
+  ASSERT_TRUE(tx->Commit().ok());
+  const std::vector<UnixSeconds> windows = {kNow + 30 * day, kNow + 60 * day, kNow + 90 * day};
+  const std::string root_path = "/" + std::to_string(root) + "/";
+  auto counts = Read()->CountExpiringInSubtree(kNow, windows, root_path);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  ASSERT_EQ(counts->size(), 2u);  // the other province is outside the subtree
+  EXPECT_EQ((*counts)[0].organization_id, root);
+  EXPECT_EQ((*counts)[0].organization_name, "Tỉnh");
+  EXPECT_EQ((*counts)[0].counts, (std::vector<int64_t>{1, 1, 1}));
+  EXPECT_EQ((*counts)[1].organization_id, child);
+  EXPECT_EQ((*counts)[1].counts, (std::vector<int64_t>{1, 2, 3}));
+  auto all = Read()->CountExpiringInSubtree(kNow, windows, "");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 3u);
+  EXPECT_EQ(Read()->CountExpiringInSubtree(kNow, {}, "").status().id(), "store.invalid_record");
+}
+
 // --- transactions ---
 
 TEST_P(RegistryStoreTest, ReadTransactionRefusesRegistryWrites) {

@@ -196,6 +196,12 @@ class Transaction {
   // counted per organization_id, in organization_id order.
   virtual Result<std::vector<ExpiryCount>> CountExpiringByOrganization(UnixSeconds from,
                                                                        UnixSeconds before) = 0;
+  // The expiry report in one pass: for each body whose path starts with `path_prefix` (""
+  // : every body) holding valid certificates with from <= not_after < before.back(), its name
+  // and counts[i] of those with not_after < before[i]. `before` is ascending and not empty
+  // (store.invalid_record otherwise). In organization_id order.
+  virtual Result<std::vector<ExpiryCounts>> CountExpiringInSubtree(
+      UnixSeconds from, const std::vector<UnixSeconds>& before, std::string_view path_prefix) = 0;
 
   // --- settings (small key/value facts: instance id, public base URL, ...) ---
   virtual Result<std::optional<std::string>> GetSetting(std::string_view key) = 0;

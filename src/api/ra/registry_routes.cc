@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "auth/cookies.h"
@@ -794,16 +795,22 @@ Response ListDelegations(const RegistryServices& s, const Caller& c, Request& re
   return list.ok() ? Page(*list, DelegationJson, INT64_MAX) : Error(list.status());
 }
 
-Result<std::string> CaNameOf(const RegistryServices& s, int64_t ca_id) {
+// CA names by id, read once per response (a CA is never renamed).
+std::map<int64_t, std::string> CaNames(const RegistryServices& s) {
+  std::map<int64_t, std::string> names;
   auto tx = s.db->Begin(store::TransactionMode::kRead);
-  if (!tx.ok()) return tx.status();
-  KYSO_ASSIGN_OR_RETURN(auto ca, (*tx)->GetCa(ca_id));
-  return ca.name;
+  if (!tx.ok()) return names;
+  auto cas = (*tx)->ListCas();
+  if (cas.ok()) {
+    for (const auto& ca : *cas) names[ca.id] = ca.name;
+  }
+  return names;
 }
 
-ojson CertJson(const RegistryServices& s, const store::CertificateRecord& cert) {
-  auto ca = CaNameOf(s, cert.issuer_ca_id);
-  ojson j = ca::CertificateJson(cert, ca.ok() ? *ca : "", s.clock->Now());
+ojson CertJson(const RegistryServices& s, const std::map<int64_t, std::string>& ca_names,
+               const store::CertificateRecord& cert) {
+  auto ca = ca_names.find(cert.issuer_ca_id);
+  ojson j = ca::CertificateJson(cert, ca != ca_names.end() ? ca->second : "", s.clock->Now());
   j["id"] = cert.id;
   j["owner_id"] = cert.owner_id ? ojson(*cert.owner_id) : ojson(nullptr);
   j["organization_id"] = cert.organization_id ? ojson(*cert.organization_id) : ojson(nullptr);
@@ -819,7 +826,8 @@ Response GetCertificate(const RegistryServices& s, const Caller& c, Request& req
   auto id = ParseId(req.params[0], "certificate id");
   if (!id.ok()) return Error(id.status());
   auto cert = s.registry->GetCertificate(c.principal, *id);
-  return cert.ok() ? Response::Json(200, CertJson(s, *cert).dump()) : Error(cert.status());
+  return cert.ok() ? Response::Json(200, CertJson(s, CaNames(s), *cert).dump())
+                   : Error(cert.status());
 }
 
 Response ListCertificates(const RegistryServices& s, const Caller& c, Request& req) {
@@ -846,7 +854,8 @@ Response ListCertificates(const RegistryServices& s, const Caller& c, Request& r
   auto certs = s.registry->ListCertificates(c.principal, filter);
   if (!certs.ok()) return Error(certs.status());
   ojson out = {{"items", ojson::array()}};
-  for (const auto& cert : *certs) out["items"].push_back(CertJson(s, cert));
+  const auto ca_names = CaNames(s);
+  for (const auto& cert : *certs) out["items"].push_back(CertJson(s, ca_names, cert));
   return Response::Json(200, out.dump());
 }
 

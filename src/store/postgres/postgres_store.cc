@@ -3,6 +3,7 @@
 #include <endian.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -1321,6 +1322,9 @@ class PostgresTransaction final : public Transaction {
 
   Result<std::vector<ExpiryCount>> CountExpiringByOrganization(UnixSeconds from,
                                                                UnixSeconds before) override;
+  Result<std::vector<ExpiryCounts>> CountExpiringInSubtree(UnixSeconds from,
+                                                           const std::vector<UnixSeconds>& before,
+                                                           std::string_view path_prefix) override;
 
   Result<std::optional<std::string>> GetSetting(std::string_view key) override;
   Status PutSetting(std::string_view key, std::string_view value) override;
@@ -2709,6 +2713,44 @@ Result<std::vector<ExpiryCount>> PostgresTransaction::CountExpiringByOrganizatio
   counts.reserve(static_cast<size_t>(rows.size()));
   for (int i = 0; i < rows.size(); ++i) counts.push_back({rows[i].Int(0), rows[i].Int(1)});
   return counts;
+}
+
+Result<std::vector<ExpiryCounts>> PostgresTransaction::CountExpiringInSubtree(
+    UnixSeconds from, const std::vector<UnixSeconds>& before, std::string_view path_prefix) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  if (before.empty() || !std::is_sorted(before.begin(), before.end())) {
+    return InvalidArgument("store.invalid_record", "expiry windows must be ascending");
+  }
+  // One scan of certificates_expiring over the widest window; each window is a FILTERed count
+  // (SQL:2003 aggregate filter), joined to the subtree's bodies for their names.
+  Params params;
+  std::string sql = "SELECT c.organization_id, o.name";
+  for (UnixSeconds end : before) {
+    sql += ", count(*) FILTER (WHERE c.not_after < ?)";
+    params.Int(end);
+  }
+  sql +=
+      " FROM certificates c JOIN organizations o ON o.id = c.organization_id "
+      "WHERE c.status = 'valid' AND c.organization_id IS NOT NULL AND c.not_after >= ? "
+      "AND c.not_after < ?";
+  params.Int(from).Int(before.back());
+  if (!path_prefix.empty()) {
+    sql += " AND o.path LIKE ?";
+    params.Text(PrefixPattern(path_prefix));
+  }
+  sql += " GROUP BY c.organization_id, o.name ORDER BY c.organization_id";
+  KYSO_ASSIGN_OR_RETURN(Rows rows, Exec(sql, std::move(params)));
+  std::vector<ExpiryCounts> out;
+  out.reserve(static_cast<size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) {
+    ExpiryCounts counts;
+    counts.organization_id = rows[i].Int(0);
+    counts.organization_name = rows[i].Text(1);
+    for (size_t k = 0; k < before.size(); ++k)
+      counts.counts.push_back(rows[i].Int(static_cast<int>(k) + 2));
+    out.push_back(std::move(counts));
+  }
+  return out;
 }
 
 // --- settings ---

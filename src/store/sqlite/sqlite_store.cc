@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -1438,6 +1439,9 @@ class SqliteTransaction final : public Transaction {
 
   Result<std::vector<ExpiryCount>> CountExpiringByOrganization(UnixSeconds from,
                                                                UnixSeconds before) override;
+  Result<std::vector<ExpiryCounts>> CountExpiringInSubtree(UnixSeconds from,
+                                                           const std::vector<UnixSeconds>& before,
+                                                           std::string_view path_prefix) override;
 
   Result<std::optional<std::string>> GetSetting(std::string_view key) override;
   Status PutSetting(std::string_view key, std::string_view value) override;
@@ -2851,6 +2855,49 @@ Result<std::vector<ExpiryCount>> SqliteTransaction::CountExpiringByOrganization(
     counts.push_back({select.ColumnInt(0), select.ColumnInt(1)});
   }
   return counts;
+}
+
+Result<std::vector<ExpiryCounts>> SqliteTransaction::CountExpiringInSubtree(
+    UnixSeconds from, const std::vector<UnixSeconds>& before, std::string_view path_prefix) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  if (before.empty() || !std::is_sorted(before.begin(), before.end())) {
+    return InvalidArgument("store.invalid_record", "expiry windows must be ascending");
+  }
+  // One range of certificates_expiring (the widest window), each window a conditional sum,
+  // joined to the bodies of the subtree for their names: one pass however many windows.
+  FilterSql sql;
+  std::string select = "SELECT c.organization_id, o.name";
+  for (UnixSeconds end : before) {
+    select += ", sum(c.not_after < ?)";
+    sql.params.emplace_back(end);
+  }
+  sql.where =
+      " WHERE c.status = 'valid' AND c.organization_id IS NOT NULL AND c.not_after >= ? AND "
+      "c.not_after < ?";
+  sql.params.emplace_back(from);
+  sql.params.emplace_back(before.back());
+  if (!path_prefix.empty()) {
+    const std::string condition = PrefixRange(sql, "o.path", std::string(path_prefix));
+    AddCondition(sql, condition);
+  }
+  KYSO_ASSIGN_OR_RETURN(
+      Statement statement,
+      Prepare(select + " FROM certificates c JOIN organizations o ON o.id = c.organization_id" +
+              sql.where + " GROUP BY c.organization_id ORDER BY c.organization_id"));
+  BindFilter(statement, sql);
+  std::vector<ExpiryCounts> out;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) break;
+    ExpiryCounts counts;
+    counts.organization_id = statement.ColumnInt(0);
+    counts.organization_name = statement.ColumnText(1);
+    for (size_t i = 0; i < before.size(); ++i) {
+      counts.counts.push_back(statement.ColumnInt(static_cast<int>(i) + 2));
+    }
+    out.push_back(std::move(counts));
+  }
+  return out;
 }
 
 // --- settings ---
