@@ -12,6 +12,9 @@
 #   scripts/bench.sh --rss-certs 900000   adds the serve benchmark's long memory run
 #   scripts/bench.sh --sign-only     only the PDF signing and verification benchmarks
 #                                    (bench/sign_bench.cc, bench/verify_bench.cc)
+#   scripts/bench.sh --registry-only only the registration workflow benchmark
+#                                    (scripts/bench_registry.sh: SQLite and PostgreSQL, about
+#                                    half an hour at full size; with --quick, a minute)
 #
 # The figures are only as good as the machine is quiet: other builds or fuzzers on the same
 # cores slow both kyso and the openssl peer, so compare ratios, and rerun when the load average
@@ -25,6 +28,7 @@ json=0
 serve=1
 serve_only=0
 sign_only=0
+registry_only=0
 ca_args=()
 serve_args=()
 while [ $# -gt 0 ]; do
@@ -34,6 +38,7 @@ while [ $# -gt 0 ]; do
     --no-serve) serve=0 ;;
     --serve-only) serve_only=1 ;;
     --sign-only) sign_only=1 ;;
+    --registry-only) registry_only=1 ;;
     --rss-certs) serve_args+=("$1" "$2"); shift ;;
     *) ca_args+=("$1") ;;
   esac
@@ -53,6 +58,14 @@ run_sign_bench() {
 if [ "$sign_only" -eq 1 ]; then
   run_sign_bench
   exit $?
+fi
+
+# The registration workflow over HTTP and list latency at 900,000 certificates
+# (docs/performance.md, "Registration workflow").
+if [ "$registry_only" -eq 1 ]; then
+  registry_args=()
+  [ "$quick" -eq 1 ] && registry_args+=(--quick)
+  exec "$root/scripts/bench_registry.sh" "${registry_args[@]+"${registry_args[@]}"}"
 fi
 
 if [ "$serve_only" -eq 0 ] && [ ! -x "$bin/kyso_bench_ca" ]; then
