@@ -116,6 +116,17 @@ Status RequireColumns(const std::map<std::string, size_t>& index,
   return Status::Ok();
 }
 
+// The registered body with this MST, if any (how CSV rows name bodies).
+Result<std::optional<store::OrganizationRecord>> FindByTaxCode(store::Transaction& tx,
+                                                               const std::string& tax_code) {
+  store::OrganizationFilter filter;
+  filter.tax_code = tax_code;
+  filter.limit = 1;
+  KYSO_ASSIGN_OR_RETURN(auto found, tx.ListOrganizations(filter));
+  if (found.empty()) return std::optional<store::OrganizationRecord>();
+  return std::optional<store::OrganizationRecord>(std::move(found[0]));
+}
+
 }  // namespace
 
 Registry::Registry(Dependencies deps, RegistryOptions options)
@@ -558,11 +569,8 @@ Result<ImportReport> Registry::ImportOrganizations(const Principal& by, std::str
         fail("import.duplicate", "MST " + org.tax_code + " appears twice in the file");
         continue;
       }
-      store::OrganizationFilter existing;
-      existing.tax_code = org.tax_code;
-      existing.limit = 1;
-      KYSO_ASSIGN_OR_RETURN(auto found, tx.ListOrganizations(existing));
-      if (!found.empty()) {
+      KYSO_ASSIGN_OR_RETURN(auto found, FindByTaxCode(tx, org.tax_code));
+      if (found) {
         fail("import.duplicate", "a body with MST " + org.tax_code + " is already registered");
         continue;
       }
@@ -575,15 +583,12 @@ Result<ImportReport> Registry::ImportOrganizations(const Principal& by, std::str
       } else if (auto it = by_tax_code.find(parent_code); it != by_tax_code.end()) {
         parent_path = it->second.path;  // planned earlier in this file
       } else {
-        store::OrganizationFilter parent_filter;
-        parent_filter.tax_code = parent_code;
-        parent_filter.limit = 1;
-        KYSO_ASSIGN_OR_RETURN(auto parents, tx.ListOrganizations(parent_filter));
-        if (parents.empty()) {
+        KYSO_ASSIGN_OR_RETURN(auto parent, FindByTaxCode(tx, parent_code));
+        if (!parent) {
           fail("import.unknown_parent", "no body with MST " + parent_code);
           continue;
         }
-        parent_path = parents[0].path;
+        parent_path = parent->path;
       }
       Status allowed = parent_path ? CanCreateOrganization(by, *parent_path)
                                    : CanCreateOrganization(by, std::nullopt);
@@ -605,12 +610,9 @@ Result<ImportReport> Registry::ImportOrganizations(const Principal& by, std::str
       } else if (auto it = ids.find(parent_code); it != ids.end()) {
         org.parent_id = it->second;
       } else {
-        store::OrganizationFilter parent_filter;
-        parent_filter.tax_code = parent_code;
-        parent_filter.limit = 1;
-        KYSO_ASSIGN_OR_RETURN(auto parents, tx.ListOrganizations(parent_filter));
-        if (parents.empty()) return Internal("import.unknown_parent", "parent vanished");
-        org.parent_id = parents[0].id;
+        KYSO_ASSIGN_OR_RETURN(auto parent, FindByTaxCode(tx, parent_code));
+        if (!parent) return Internal("import.unknown_parent", "parent vanished");
+        org.parent_id = parent->id;
       }
       org.created_at = org.updated_at = deps_.clock->Now();
       KYSO_ASSIGN_OR_RETURN(int64_t id, tx.InsertOrganization(org));
@@ -671,15 +673,12 @@ Result<ImportReport> Registry::ImportPeople(const Principal& by, std::string_vie
       const std::string code = Column(row, index, "organization_tax_code");
       auto it = orgs.find(code);
       if (it == orgs.end()) {
-        store::OrganizationFilter filter;
-        filter.tax_code = code;
-        filter.limit = 1;
-        KYSO_ASSIGN_OR_RETURN(auto matches, tx.ListOrganizations(filter));
-        if (matches.empty()) {
+        KYSO_ASSIGN_OR_RETURN(auto match, FindByTaxCode(tx, code));
+        if (!match) {
           fail("import.unknown_body", "no body with MST " + code);
           continue;
         }
-        it = orgs.emplace(code, matches[0]).first;
+        it = orgs.emplace(code, *match).first;
       }
       if (Status st = CanWritePerson(by, it->second.path); !st.ok()) {
         fail(st.id(), st.message());
