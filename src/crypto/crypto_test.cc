@@ -68,6 +68,23 @@ TEST(EncryptedPkcs8, RoundTripAndWrongPassphrase) {
   EXPECT_EQ(key.ToEncryptedPkcs8Pem("short").status().id(), "key.passphrase_too_short");
 }
 
+// A wrong passphrase gives valid CBC padding about 1 time in 256; the decode of the garbage
+// then fails, and that must still read as a wrong passphrase (it made ca_cli flaky).
+TEST(EncryptedPkcs8, EveryWrongPassphraseIsWrongPassphrase) {
+  auto key = PrivateKey::Generate(*KeySpec::Parse("ec:P-256")).value();
+  auto pem = key.ToEncryptedPkcs8Pem("đúng mật khẩu", 1000);
+  ASSERT_TRUE(pem.ok());
+  for (int i = 0; i < 1500; ++i) {
+    auto result = PrivateKey::FromEncryptedPkcs8Pem(*pem, "sai " + std::to_string(i));
+    ASSERT_EQ(result.status().id(), "key.wrong_passphrase")
+        << i << ": " << result.status().ToString();
+  }
+  std::string damaged = *pem;
+  damaged.replace(damaged.find('\n') + 1, 8, "AAAAAAAA");
+  EXPECT_EQ(PrivateKey::FromEncryptedPkcs8Pem(damaged, "đúng mật khẩu").status().id(),
+            "key.malformed");
+}
+
 TEST(EncryptedPkcs8, PlaintextKeyRefusedWhereEncryptionIsRequired) {
   EXPECT_EQ(PrivateKey::FromEncryptedPkcs8Pem("-----BEGIN PRIVATE KEY-----\n", "x").status().id(),
             "key.not_encrypted");

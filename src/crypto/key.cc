@@ -211,20 +211,35 @@ Result<PrivateKey> PrivateKey::FromEncryptedPkcs8Pem(std::string_view pem,
     return InvalidArgument("key.not_encrypted",
                            "expected an encrypted PKCS#8 key (BEGIN ENCRYPTED PRIVATE KEY)");
   }
+  // Three steps, so that each failure has its own id. The outer EncryptedPrivateKeyInfo (RFC
+  // 5958 §3) must parse: else the file is damaged. Decrypting it and decoding the inner
+  // PrivateKeyInfo must succeed: else the passphrase is wrong — a wrong key yields valid CBC
+  // padding about 1 time in 256 and then fails only at the decode, which OpenSSL reports with
+  // decoder errors, not "bad decrypt", so the error text cannot tell the two apart.
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  std::string pass(passphrase);
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, pass.data());
+  X509_SIG* encrypted = PEM_read_bio_PKCS8(bio, nullptr, nullptr, nullptr);
   BIO_free(bio);
-  if (key == nullptr) {
+  if (encrypted == nullptr) {
+    return InvalidArgument("key.malformed",
+                           "cannot read the encrypted private key: " + DrainOpenSslErrors());
+  }
+  std::string pass(passphrase);
+  PKCS8_PRIV_KEY_INFO* info = PKCS8_decrypt(encrypted, pass.data(), static_cast<int>(pass.size()));
+  X509_SIG_free(encrypted);
+  if (info == nullptr) {
     std::string err = DrainOpenSslErrors();
-    if (err.find("bad decrypt") != std::string::npos ||
-        err.find("maybe wrong password") != std::string::npos ||
-        err.find("wrong password") != std::string::npos ||
-        err.find("unsupported") == std::string::npos) {
-      return PermissionDenied("key.wrong_passphrase",
-                              "cannot decrypt the private key: wrong passphrase");
+    if (err.find("unsupported cipher") != std::string::npos ||
+        err.find("unsupported algorithm") != std::string::npos ||
+        err.find("unknown cipher") != std::string::npos) {
+      return InvalidArgument("key.malformed", "cannot decrypt the private key: " + err);
     }
-    return InvalidArgument("key.malformed", "cannot read the private key: " + err);
+    return PermissionDenied("key.wrong_passphrase",
+                            "cannot decrypt the private key: wrong passphrase");
+  }
+  EVP_PKEY* key = EVP_PKCS82PKEY(info);
+  PKCS8_PRIV_KEY_INFO_free(info);
+  if (key == nullptr) {
+    return InvalidArgument("key.malformed", "cannot read the private key: " + DrainOpenSslErrors());
   }
   KYSO_ASSIGN_OR_RETURN(KeySpec spec, SpecOf(key));
   return PrivateKey(EvpPkeyPtr(key), spec);
