@@ -1,6 +1,5 @@
 #include "app/accounts.h"
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "auth/password.h"
@@ -16,14 +15,7 @@ Result<store::AccountRecord> AddAccount(Instance& instance, const NewAccount& sp
                                         const std::string& actor) {
   KYSO_RETURN_IF_ERROR(ra::ParseRole(spec.role).status());
   store::AccountRecord account;
-  account.username = spec.username;
-  std::transform(account.username.begin(), account.username.end(), account.username.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (account.username.size() < 3 ||
-      account.username.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-@") !=
-          std::string::npos) {
-    return InvalidArgument("account.bad_username", "3-64 characters of a-z, 0-9, . _ - @");
-  }
+  KYSO_ASSIGN_OR_RETURN(account.username, ra::NormalizeUsername(spec.username));
   account.role = spec.role;
   account.display_name = spec.display_name;
   account.organization_id = spec.organization_id;
@@ -35,11 +27,8 @@ Result<store::AccountRecord> AddAccount(Instance& instance, const NewAccount& sp
   }
   if (!spec.certificate_pem.empty()) {
     KYSO_ASSIGN_OR_RETURN(x509::Certificate cert, x509::Certificate::FromPem(spec.certificate_pem));
-    // Lower-case hex, as the HTTP server reports a client certificate's SHA-256.
-    account.certificate_fingerprint = HexEncode(crypto::Sha256(cert.der()));
-    std::transform(account.certificate_fingerprint.begin(), account.certificate_fingerprint.end(),
-                   account.certificate_fingerprint.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    account.certificate_fingerprint =
+        ra::NormalizeFingerprint(HexEncode(crypto::Sha256(cert.der())));
   }
   account.created_at = instance.clock().Now();
   KYSO_ASSIGN_OR_RETURN(auto tx, instance.db().Begin(store::TransactionMode::kWrite));

@@ -66,6 +66,25 @@ std::string Principal::Actor() const {
   return "account:" + std::to_string(account_id) + ":" + username;
 }
 
+Result<std::string> NormalizeUsername(std::string_view name) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.size() < 3 || lower.size() > 64 ||
+      lower.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-@") != std::string::npos) {
+    return InvalidArgument("account.bad_username",
+                           "3-64 characters of a-z, 0-9, '.', '_', '-', '@'");
+  }
+  return lower;
+}
+
+std::string NormalizeFingerprint(std::string_view hex) {
+  std::string lower(hex);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower;
+}
+
 bool InSubtree(std::string_view path, std::string_view root_path) {
   return !root_path.empty() && path.substr(0, root_path.size()) == root_path;
 }

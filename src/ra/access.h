@@ -87,4 +87,10 @@ Status CanManageAccounts(const Principal& p);
 // scope, filled in by the caller from this.
 bool SeesEverything(const Principal& p);
 
+// Account names are stored and compared lower-case: 3-64 characters of a-z, 0-9, '.', '_',
+// '-', '@'. account.bad_username (InvalidArgument) otherwise.
+Result<std::string> NormalizeUsername(std::string_view name);
+// Certificate fingerprints are lower-case hex, as the HTTP server reports client certificates.
+std::string NormalizeFingerprint(std::string_view hex);
+
 }  // namespace kyso::ra

@@ -177,6 +177,14 @@ TEST(AccessTest, ScopesAreSubtrees) {
   EXPECT_EQ(CanManageAccounts(a).id(), "access.denied");
 }
 
+TEST(AccessTest, AccountNamesAndFingerprintsAreLowerCase) {
+  EXPECT_EQ(*NormalizeUsername("An.Nguyen@SoYTe"), "an.nguyen@soyte");
+  EXPECT_EQ(NormalizeUsername("an").status().id(), "account.bad_username");
+  EXPECT_EQ(NormalizeUsername(std::string(65, 'a')).status().id(), "account.bad_username");
+  EXPECT_EQ(NormalizeUsername("nguyễn").status().id(), "account.bad_username");
+  EXPECT_EQ(NormalizeFingerprint("AB01cd"), "ab01cd");
+}
+
 TEST(AccessTest, HandlersAndDelegations) {
   store::RequestRecord r;
   r.kind = "renewal";

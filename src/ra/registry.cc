@@ -183,14 +183,8 @@ Result<store::AccountRecord> Registry::CreateAccount(const Principal& by,
                                                      store::AccountRecord account) {
   KYSO_RETURN_IF_ERROR(CanManageAccounts(by));
   KYSO_ASSIGN_OR_RETURN(Role role, ParseRole(account.role));
-  std::transform(account.username.begin(), account.username.end(), account.username.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (account.username.size() < 3 || account.username.size() > 64 ||
-      account.username.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-@") !=
-          std::string::npos) {
-    return InvalidArgument("account.bad_username",
-                           "3-64 characters of a-z, 0-9, '.', '_', '-', '@'");
-  }
+  KYSO_ASSIGN_OR_RETURN(account.username, NormalizeUsername(account.username));
+  account.certificate_fingerprint = NormalizeFingerprint(account.certificate_fingerprint);
   const bool needs_body =
       role == Role::kAgencyOfficer || role == Role::kDelegateOfficer || role == Role::kSubscriber;
   if (needs_body && !account.organization_id) {

@@ -17,34 +17,14 @@
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 #include "store/test_backends.h"
+#include "testlib/temp_dir.h"
 
 namespace kyso::store {
 namespace {
 
 constexpr UnixSeconds kNow = 1767225600;  // 2026-01-01T00:00:00Z
 
-// A temporary directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "kyso-registry-XXXXXX").string();
-    const char* made = mkdtemp(pattern.data());
-    if (made == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed";
-      return;
-    }
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testlib::TempDir;
 
 // --- records -----------------------------------------------------------------------------------
 

@@ -345,8 +345,8 @@ Response Login(const RegistryServices& s, Request& req) {
   std::string username, password;
   if (Status st = Field(*body, "username", &username, true); !st.ok()) return Error(st);
   if (Status st = Field(*body, "password", &password, true); !st.ok()) return Error(st);
-  std::transform(username.begin(), username.end(), username.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // A name that cannot be an account's still costs a password check below.
+  if (auto normalized = ra::NormalizeUsername(username); normalized.ok()) username = *normalized;
   const std::string ip = RemoteIp(req);
   int64_t retry_after = 0;
   if (Status st = s.login_limiter->Check(username, ip, &retry_after); !st.ok()) {
@@ -477,9 +477,6 @@ Response CreateAccount(const RegistryServices& s, const Caller& caller, Request&
     if (!hash.ok()) return Error(hash.status());
     account.password_hash = *hash;
   }
-  std::transform(account.certificate_fingerprint.begin(), account.certificate_fingerprint.end(),
-                 account.certificate_fingerprint.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   auto created = s.registry->CreateAccount(caller.principal, account);
   if (!created.ok()) return Error(created.status());
   return Response::Json(201, AccountJson(*created).dump());
