@@ -3,14 +3,21 @@ SHELL := /bin/bash
 KYSO_DATA ?= ./kyso-data
 RELEASE := build/release/kyso
 
-.PHONY: run tour test build deps dev fuzz bench format clean
+.PHONY: run tour test build deps dev web fuzz bench format clean
 
 deps:
 	@scripts/install-deps.sh
 
-build: deps
+# `make run` builds what it runs: the kyso binary and the portal, not the tests and benches.
+build: deps web
 	@[ -f build/release/build.ninja ] || cmake --preset release >/dev/null
-	@cmake --build --preset release
+	@cmake --build --preset release --target kyso
+
+# The portal (web/, TypeScript + Vite) built into web/dist, which `kyso serve` serves at `/`.
+# npm packages come from the committed lockfile; `npm ci` runs again only when it changed.
+web: deps
+	@cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+	@cd web && npm run --silent build
 
 dev: deps
 	@[ -f build/dev/build.ninja ] || cmake --preset dev >/dev/null
@@ -26,7 +33,10 @@ tour: build
 	@if [ ! -f "$(KYSO_DATA)/kyso.db" ]; then $(RELEASE) --data "$(KYSO_DATA)" init --demo; fi
 	@scripts/tour.sh "$(RELEASE)" "$(KYSO_DATA)"
 
-test: dev
+test: deps web
+	@scripts/install-deps.sh --test
+	@[ -f build/dev/build.ninja ] || cmake --preset dev >/dev/null
+	@cmake --build --preset dev
 	@ctest --preset dev
 
 bench: build
@@ -42,4 +52,4 @@ format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf build
+	rm -rf build web/dist web/node_modules

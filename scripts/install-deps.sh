@@ -15,9 +15,14 @@ packages=(
   libqpdf-dev qpdf libharfbuzz-dev libfreetype-dev libpng-dev zlib1g-dev
   fonts-liberation2 fonts-dejavu-core
   poppler-utils mupdf-tools libnss3-tools jq
+  nodejs
 )
-# `make fuzz` also needs clang's libFuzzer; `make bench` the load generators it compares with.
+# `make test` also needs a browser for the portal's end-to-end tests (driven by playwright-core,
+# which downloads no browser of its own); `make fuzz` clang's libFuzzer; `make bench` the load
+# generators it compares with. Node.js is Debian-repackaged 20.x, which includes npm: never
+# install Debian's `npm` package beside it.
 case "${1:-}" in
+  --test) packages+=(chromium fonts-noto-core) ;;
   --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
   --bench) packages+=(wrk apache2-utils libpodofo-utils hyperfine time) ;;
 esac
