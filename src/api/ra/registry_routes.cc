@@ -994,4 +994,11 @@ void AddRegistryRoutes(http::Router& router, const RegistryServices* s) {
   add("api_audit", {M::kGet}, "/api/v1/audit", 0, authed(Audit));
 }
 
+// Shared with the signing routes (through app): the same checks as every route above.
+Result<ra::Principal> AuthenticateRequest(const RegistryServices& services,
+                                          const http::Request& request) {
+  KYSO_ASSIGN_OR_RETURN(Caller caller, Authenticate(services, request));
+  return std::move(caller.principal);
+}
+
 }  // namespace kyso::api
