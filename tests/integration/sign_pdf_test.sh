@@ -647,7 +647,7 @@ expect_contains "audit: the other body's officer is named in a refusal" \
   "$(jq -r '.[] | select(.action == "sign.refused") | .actor' <<<"$audit")"
 expect_eq "audit: each signature records the document's SHA-256" \
   "$(sha256sum "$PDFS/cong-van.pdf" | cut -d' ' -f1)" \
-  "$(jq -r '[.[] | select(.action == "sign.pdf")][0].details.document_sha256' <<<"$audit")"
+  "$(jq -r '[.[] | select(.action == "sign.pdf")][0].details.document_sha256 | ascii_downcase' <<<"$audit")"
 expect_success "the audit log verifies" "$KYSO" audit verify
 
 api_error() {  # api_error NAME STATUS ID curl-args...: as the authorized clerk
