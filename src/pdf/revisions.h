@@ -96,10 +96,20 @@ struct ModificationReport {
   std::vector<std::string> findings;
   bool docmdp_violated = false;    // the changes exceed the signature's DocMDP permissions
   bool fieldmdp_violated = false;  // a field the signature locks was changed
-  size_t later_revisions = 0;      // incremental updates after the signed revision
-  int signatures_added = 0;        // approval signatures made later (new or filled fields)
-  int timestamps_added = 0;        // document time-stamps made later
-  bool dss_changed = false;        // the DSS was added or updated later
+  // What a field displays changed without a new value for it: its /AP or /AS replaced, or an
+  // appearance stream (or an XObject or font it draws) overridden, while /V stayed; or any
+  // appearance change of a field that was already signed. Not form filling (shadow attacks).
+  // Level kOther.
+  bool appearance_changed = false;
+  // Changes other than appearance swaps that no rule allows (level kOther on their own).
+  bool other_changes = false;
+  // A later revision could not be read (its cross-reference section or trailer is broken), so
+  // what it changes is unknown. The signed revision itself is still judged.
+  bool unanalysable = false;
+  size_t later_revisions = 0;  // incremental updates after the signed revision
+  int signatures_added = 0;    // approval signatures made later (new or filled fields)
+  int timestamps_added = 0;    // document time-stamps made later
+  bool dss_changed = false;    // the DSS was added or updated later
   // Fully qualified names of fields that existed when signing and whose value or appearance
   // changed later (signing an empty signature field included).
   std::vector<std::string> changed_fields;
