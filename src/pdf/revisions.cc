@@ -2142,7 +2142,8 @@ Result<std::vector<SignatureAnalysis>> AnalyzeFinalRevision(ByteSpan file, QPDF&
       }
     }
     a.modifications = MakeReport(*diff, a.permissions, a.lock);
-    if (a.coverage.revision && unreadable_tail_from < file.size()) {
+    if (a.coverage.revision && a.coverage.signed_end <= unreadable_tail_from &&
+        unreadable_tail_from < file.size()) {
       a.modifications->unanalysable = true;
       a.modifications->later_revisions += 1;
       a.modifications->findings.push_back(
