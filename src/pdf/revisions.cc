@@ -715,6 +715,13 @@ struct WalkItem {
   int depth = 0;
 };
 
+// A value worth a stack entry: a reference not yet visited, or a direct container. Numbers,
+// names and strings lead nowhere (most entries of a document are such).
+bool LeadsSomewhere(QPDFObjectHandle value, const Reach& out) {
+  if (value.isIndirect()) return !out.count(value.getObjGen());
+  return value.isDictionary() || value.isArray();
+}
+
 void Walk(std::vector<WalkItem> stack, const WalkRules& rules, Reach& out,
           std::vector<std::string>& errors) {
   while (!stack.empty()) {
@@ -751,13 +758,17 @@ void Walk(std::vector<WalkItem> stack, const WalkRules& rules, Reach& out,
               rules.skip_nested->count({item.holder, item.top_key, key})) {
             continue;
           }
-          stack.push_back(WalkItem{dict.getKey(key), item.holder, item.top ? key : item.top_key,
-                                   key, false, item.depth + 1});
+          QPDFObjectHandle value = dict.getKey(key);
+          if (!LeadsSomewhere(value, out)) continue;
+          stack.push_back(WalkItem{value, item.holder, item.top ? key : item.top_key, key, false,
+                                   item.depth + 1});
         }
       } else if (h.isArray()) {
         for (int i = h.getArrayNItems() - 1; i >= 0; --i) {
-          stack.push_back(WalkItem{h.getArrayItem(i), item.holder, item.top_key, item.edge_key,
-                                   false, item.depth + 1});
+          QPDFObjectHandle value = h.getArrayItem(i);
+          if (!LeadsSomewhere(value, out)) continue;
+          stack.push_back(
+              WalkItem{value, item.holder, item.top_key, item.edge_key, false, item.depth + 1});
         }
       }
     } catch (const std::exception& e) {
@@ -982,15 +993,21 @@ struct Diff {
   }
 };
 
+// What the trailer of each revision reaches (and the walk's errors), kept across the
+// comparisons of a revision chain: revision k is the later side of one comparison and the
+// earlier side of the next.
+using ReachCache = std::map<const Structure*, std::pair<Reach, std::vector<std::string>>>;
+
 class DiffBuilder {
  public:
-  DiffBuilder(const Structure& o, const Structure& n, Diff& diff) : o_(o), n_(n), d_(diff) {}
+  DiffBuilder(const Structure& o, const Structure& n, Diff& diff, ReachCache* cache = nullptr)
+      : o_(o), n_(n), d_(diff), cache_(cache ? cache : &own_cache_) {}
 
   void Run() {
     std::vector<std::string> errors;
-    reach_new_ = WalkFromTrailer(n_, WalkRules{}, errors);
-    reach_old_ = WalkFromTrailer(o_, WalkRules{}, errors);
-    for (const auto& [g, edge] : reach_new_) {
+    reach_new_ = &FullReach(n_, errors);
+    reach_old_ = &FullReach(o_, errors);
+    for (const auto& [g, edge] : *reach_new_) {
       Change c = Change::kChanged;
       try {
         c = CompareObject(o_, n_, g);
@@ -1001,21 +1018,11 @@ class DiffBuilder {
     }
     DefineContainers(o_, old_rules_, nullptr);
     DefineContainers(n_, new_rules_, &containers_);
-    WalkRules restricted_old{&old_rules_.skip_keys, &o_.annotations, nullptr,
-                             &old_rules_.skip_nested};
-    WalkRules restricted_new{&new_rules_.skip_keys, &n_.annotations, nullptr,
-                             &new_rules_.skip_nested};
-    restricted_old_ = WalkFromTrailer(o_, restricted_old, errors);
-    restricted_new_ = WalkFromTrailer(n_, restricted_new, errors);
-    // The same without any widget's appearance: what an object is used for besides drawing a
-    // form field.
-    std::set<KeyRef> skip_old = old_rules_.skip_keys, skip_new = new_rules_.skip_keys;
-    for (const auto& [w, f] : o_.widget_field) skip_old.insert({w, "/AP"});
-    for (const auto& [w, f] : n_.widget_field) skip_new.insert({w, "/AP"});
-    WalkRules no_ap_old{&skip_old, &o_.annotations, nullptr, &old_rules_.skip_nested};
-    WalkRules no_ap_new{&skip_new, &n_.annotations, nullptr, &new_rules_.skip_nested};
-    outside_appearances_old_ = WalkFromTrailer(o_, no_ap_old, errors);
-    outside_appearances_new_ = WalkFromTrailer(n_, no_ap_new, errors);
+    // What each object is used for besides drawing a form field (no widget's /AP followed),
+    // and then, continuing from the appearances that are no permitted change (those of signed
+    // fields), what it is used for outside any permitted change.
+    RestrictedWalks(o_, old_rules_, outside_appearances_old_, restricted_old_, errors);
+    RestrictedWalks(n_, new_rules_, outside_appearances_new_, restricted_new_, errors);
 
     CompareProblems();
     CompareTrailers();
@@ -1094,6 +1101,36 @@ class DiffBuilder {
     if (out) {
       for (QPDFObjGen a : s.annotations) out->push_back({Kind::kAnnotation, s.Object(a), a});
     }
+  }
+
+  const Reach& FullReach(const Structure& s, std::vector<std::string>& errors) {
+    auto it = cache_->find(&s);
+    if (it == cache_->end()) {
+      std::vector<std::string> walk_errors;
+      Reach reach = WalkFromTrailer(s, WalkRules{}, walk_errors);
+      it = cache_->emplace(&s, std::make_pair(std::move(reach), std::move(walk_errors))).first;
+    }
+    errors.insert(errors.end(), it->second.second.begin(), it->second.second.end());
+    return it->second.first;
+  }
+
+  // `outside_appearances`: reachable from the trailer without entering a permitted change or
+  // any widget's /AP. `restricted`: the same plus what the widget appearances that are not
+  // permitted changes reach (one walk continued, rather than two from the trailer).
+  void RestrictedWalks(const Structure& s, const Rules& rules, Reach& outside_appearances,
+                       Reach& restricted, std::vector<std::string>& errors) {
+    std::set<KeyRef> skip = rules.skip_keys;
+    std::vector<WalkItem> appearances;
+    for (const auto& [w, f] : s.widget_field) {
+      if (!skip.insert({w, "/AP"}).second) continue;  // already a permitted change
+      QPDFObjectHandle ap = s.Object(w).getKey("/AP");
+      if (!ap.isNull()) appearances.push_back(WalkItem{ap, w, "/AP", "/AP", false, 0});
+    }
+    WalkRules no_ap{&skip, &s.annotations, nullptr, &rules.skip_nested};
+    outside_appearances = WalkFromTrailer(s, no_ap, errors);
+    restricted = outside_appearances;
+    WalkRules rest{&rules.skip_keys, &s.annotations, nullptr, &rules.skip_nested};
+    Walk(std::move(appearances), rest, restricted, errors);
   }
 
   // Anomalies in the page or form tree (loops, depth) that the signed revision did not have.
@@ -1593,14 +1630,14 @@ class DiffBuilder {
                                                     : "changed";
       auto role_new = n_.roles.find(g);
       if (role_new != n_.roles.end()) {
-        if (change == Change::kAdded || !reach_old_.count(g)) continue;
+        if (change == Change::kAdded || !reach_old_->count(g)) continue;
         auto role_old = o_.roles.find(g);
         if (role_old != o_.roles.end() && role_old->second == role_new->second) continue;
         d_.Add(ModificationLevel::kOther,
                Describe(g) + ": now " + RoleName(role_new->second) + ", but the signed revision " +
                    (role_old != o_.roles.end() ? "had it as " + RoleName(role_old->second)
                                                : std::string("used it")) +
-                   " (from " + UsageText(o_, reach_old_, reach_old_.at(g)) + ")");
+                   " (from " + UsageText(o_, *reach_old_, reach_old_->at(g)) + ")");
         continue;
       }
       // Rewritten unchanged: the same value under a new number, or the same body.
@@ -1687,7 +1724,7 @@ class DiffBuilder {
   void ReportUnreferenced() {
     size_t reported = 0, more = 0;
     for (const auto& [g, entry] : n_.xref) {
-      if (reach_new_.count(g) || SameXrefEntry(o_, n_, g)) continue;
+      if (reach_new_->count(g) || SameXrefEntry(o_, n_, g)) continue;
       try {
         QPDFObjectHandle h = n_.qpdf->getObject(g);
         if (h.isStream()) {
@@ -1714,7 +1751,11 @@ class DiffBuilder {
   const Structure& o_;
   const Structure& n_;
   Diff& d_;
-  Reach reach_new_, reach_old_, restricted_new_, restricted_old_;
+  ReachCache* cache_;
+  ReachCache own_cache_;
+  const Reach* reach_new_ = nullptr;
+  const Reach* reach_old_ = nullptr;
+  Reach restricted_new_, restricted_old_;
   std::map<QPDFObjGen, Change> changes_;
   std::set<QPDFObjGen> copies_;  // later objects equal to what the signed revision had
   // Changed objects drawing a field whose value stayed (or that was signed): field name.
@@ -1805,7 +1846,7 @@ class RevisionChain {
     auto [it, inserted] = steps_.try_emplace({from, to});
     if (!inserted) return it->second;
     try {
-      DiffBuilder(older, newer, it->second).Run();
+      DiffBuilder(older, newer, it->second, &reaches_).Run();
     } catch (const std::exception& e) {
       it->second.Add(ModificationLevel::kOther,
                      std::string("difference analysis failed: ") + e.what());
@@ -1818,6 +1859,7 @@ class RevisionChain {
   const Structure& final_;
   std::map<size_t, Opened> opened_;
   std::map<std::pair<size_t, size_t>, Diff> steps_;
+  ReachCache reaches_;
   std::map<size_t, Diff> after_;
 };
 
