@@ -116,7 +116,9 @@ PAGE_CONTENT=$(qpdf --show-pages signed.pdf | awk '/content:/{getline; print $1;
 append signed.pdf broken-xref.pdf "$(( $(stat -c %s signed.pdf) + 3 ))" \
   "$PAGE_CONTENT" "$(stream "" '0 0 1 rg 0 0 595 842 re f')"
 # 5. The page painted over in one revision, restored in the next.
-ORIGINAL_DICT=$(object_text signed.pdf "$PAGE_CONTENT" | sed -E 's#/Length [0-9]+( 0 R)?##; s#^<<##; s#>>$##')
+# qpdf prints a stream as "Object is stream.  Dictionary:" then "<< ... /Length n >>".
+ORIGINAL_DICT=$(object_text signed.pdf "$PAGE_CONTENT" | grep '^<<' |
+  sed -E 's#/Length [0-9]+( [0-9]+ R)?##; s#^<<##; s#>>$##')
 qpdf --show-object="$PAGE_CONTENT" --raw-stream-data signed.pdf > original.raw
 append signed.pdf painted.pdf "" "$PAGE_CONTENT" "$(stream "" '0 0 1 rg 0 0 595 842 re f')"
 # The raw data may hold any byte: that body goes through a file, not a shell variable.
@@ -126,6 +128,7 @@ append signed.pdf painted.pdf "" "$PAGE_CONTENT" "$(stream "" '0 0 1 rg 0 0 595 
   printf '\nendstream'
 } > restore.body
 append painted.pdf restored.pdf "" "$PAGE_CONTENT" @restore.body
+append signed.pdf undone-only.pdf "" "$PAGE_CONTENT" @restore.body
 
 # --- kyso's verdicts ---------------------------------------------------------------------------
 verify() {
@@ -167,6 +170,8 @@ expect_eq "broken-xref.pdf: modification.unanalysable" modification.unanalysable
 
 r=$(verify painted.pdf)
 expect_eq "painted.pdf: modification.other" modification.other "$(ids "$r")"
+r=$(verify undone-only.pdf)
+expect_eq "undone-only.pdf: putting the original back is no change" none "$(sig "$r" modifications)"
 r=$(verify restored.pdf)
 expect_eq "restored.pdf: two updates after the signed revision" 2 \
   "$(jq -r '.signatures[0].coverage' <<<"$r" | awk '{print $4 - $2}')"
