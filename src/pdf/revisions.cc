@@ -10,6 +10,7 @@
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFXRefEntry.hh>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "pdf/mdp.h"
@@ -688,13 +689,17 @@ std::string UsageText(const Structure& s, const Reach& reach, const Edge& edge) 
 }
 
 using KeyRef = std::pair<QPDFObjGen, std::string>;
+// (holder, top-level key, key of the direct dictionary under it): the interactive form's /DR
+// when the form dictionary is direct in the catalog.
+using NestedKeyRef = std::tuple<QPDFObjGen, std::string, std::string>;
 
 struct WalkRules {
   const std::set<KeyRef>* skip_keys = nullptr;  // (holder, top-level key) not followed
   // Annotations: not entered through the keys that normally lead to one (/Annots, /Popup,
   // /Parent, /IRT, /Obj of a structure tree object reference), entered otherwise.
   const std::set<QPDFObjGen>* opaque = nullptr;
-  const std::map<QPDFObjGen, Role>* stop = nullptr;  // never entered
+  const std::map<QPDFObjGen, Role>* stop = nullptr;     // never entered
+  const std::set<NestedKeyRef>* skip_nested = nullptr;  // not followed either
 };
 
 bool IsAnnotationLinkKey(const std::string& key) {
@@ -709,6 +714,13 @@ struct WalkItem {
   bool top = false;      // h is the holder's own top-level dictionary
   int depth = 0;
 };
+
+// A value worth a stack entry: a reference not yet visited, or a direct container. Numbers,
+// names and strings lead nowhere (most entries of a document are such).
+bool LeadsSomewhere(QPDFObjectHandle value, const Reach& out) {
+  if (value.isIndirect()) return !out.count(value.getObjGen());
+  return value.isDictionary() || value.isArray();
+}
 
 void Walk(std::vector<WalkItem> stack, const WalkRules& rules, Reach& out,
           std::vector<std::string>& errors) {
@@ -742,13 +754,21 @@ void Walk(std::vector<WalkItem> stack, const WalkRules& rules, Reach& out,
       if (dict.isDictionary()) {
         for (const auto& key : dict.getKeys()) {
           if (item.top && rules.skip_keys && rules.skip_keys->count({item.holder, key})) continue;
-          stack.push_back(WalkItem{dict.getKey(key), item.holder, item.top ? key : item.top_key,
-                                   key, false, item.depth + 1});
+          if (!item.top && item.depth == 1 && rules.skip_nested &&
+              rules.skip_nested->count({item.holder, item.top_key, key})) {
+            continue;
+          }
+          QPDFObjectHandle value = dict.getKey(key);
+          if (!LeadsSomewhere(value, out)) continue;
+          stack.push_back(WalkItem{value, item.holder, item.top ? key : item.top_key, key, false,
+                                   item.depth + 1});
         }
       } else if (h.isArray()) {
         for (int i = h.getArrayNItems() - 1; i >= 0; --i) {
-          stack.push_back(WalkItem{h.getArrayItem(i), item.holder, item.top_key, item.edge_key,
-                                   false, item.depth + 1});
+          QPDFObjectHandle value = h.getArrayItem(i);
+          if (!LeadsSomewhere(value, out)) continue;
+          stack.push_back(
+              WalkItem{value, item.holder, item.top_key, item.edge_key, false, item.depth + 1});
         }
       }
     } catch (const std::exception& e) {
@@ -919,6 +939,7 @@ struct Finding {
   ModificationLevel level;
   bool metadata;  // /Info or XMP: allowed at every DocMDP level
   std::string text;
+  bool appearance = false;  // what a field displays changed without a new value (kOther)
 };
 
 struct Diff {
@@ -930,15 +951,37 @@ struct Diff {
   bool dss_changed = false;
   std::set<std::string> changed_fields;
   size_t later_revisions = 0;
+  // A revision after the signed one could not be read: what it changed is unknown.
+  bool unanalysable = false;
 
-  void Add(ModificationLevel level, std::string text, bool metadata = false) {
+  void Add(ModificationLevel level, std::string text, bool metadata = false,
+           bool appearance = false) {
     if (findings.size() >= kMaxFindings) {
       // Keep the level right even when the text is dropped.
       ++dropped_findings;
-      if (level > ModificationLevel::kNone) findings.push_back({level, metadata, ""});
+      if (level > ModificationLevel::kNone) findings.push_back({level, metadata, "", appearance});
       return;
     }
-    findings.push_back({level, metadata, std::move(text)});
+    findings.push_back({level, metadata, std::move(text), appearance});
+  }
+  // ETSI EN 319 142-1 §5.4 and ISO 32000-1 §12.7.3.3 leave a field's appearance to its value:
+  // an update that changes what a field shows without giving it a new value is not form
+  // filling but a change of the signed content (the "shadow" attacks on PDF signatures).
+  void AddAppearance(std::string text) {
+    Add(ModificationLevel::kOther, std::move(text), false, true);
+  }
+  // The findings of `step` (the changes made by one later revision), prefixed by `prefix`.
+  void Merge(const Diff& step, const std::string& prefix) {
+    for (const auto& f : step.findings) {
+      Add(f.level, f.text.empty() ? std::string() : prefix + f.text, f.metadata, f.appearance);
+    }
+    dropped_findings += step.dropped_findings;
+    signatures_added += step.signatures_added;
+    timestamps_added += step.timestamps_added;
+    empty_signature_fields_added += step.empty_signature_fields_added;
+    dss_changed = dss_changed || step.dss_changed;
+    unanalysable = unanalysable || step.unanalysable;
+    changed_fields.insert(step.changed_fields.begin(), step.changed_fields.end());
   }
   ModificationLevel Level(bool include_metadata) const {
     ModificationLevel level = ModificationLevel::kNone;
@@ -950,15 +993,21 @@ struct Diff {
   }
 };
 
+// What the trailer of each revision reaches (and the walk's errors), kept across the
+// comparisons of a revision chain: revision k is the later side of one comparison and the
+// earlier side of the next.
+using ReachCache = std::map<const Structure*, std::pair<Reach, std::vector<std::string>>>;
+
 class DiffBuilder {
  public:
-  DiffBuilder(const Structure& o, const Structure& n, Diff& diff) : o_(o), n_(n), d_(diff) {}
+  DiffBuilder(const Structure& o, const Structure& n, Diff& diff, ReachCache* cache = nullptr)
+      : o_(o), n_(n), d_(diff), cache_(cache ? cache : &own_cache_) {}
 
   void Run() {
     std::vector<std::string> errors;
-    reach_new_ = WalkFromTrailer(n_, WalkRules{}, errors);
-    reach_old_ = WalkFromTrailer(o_, WalkRules{}, errors);
-    for (const auto& [g, edge] : reach_new_) {
+    reach_new_ = &FullReach(n_, errors);
+    reach_old_ = &FullReach(o_, errors);
+    for (const auto& [g, edge] : *reach_new_) {
       Change c = Change::kChanged;
       try {
         c = CompareObject(o_, n_, g);
@@ -969,10 +1018,11 @@ class DiffBuilder {
     }
     DefineContainers(o_, old_rules_, nullptr);
     DefineContainers(n_, new_rules_, &containers_);
-    WalkRules restricted_old{&old_rules_.skip_keys, &o_.annotations, nullptr};
-    WalkRules restricted_new{&new_rules_.skip_keys, &n_.annotations, nullptr};
-    restricted_old_ = WalkFromTrailer(o_, restricted_old, errors);
-    restricted_new_ = WalkFromTrailer(n_, restricted_new, errors);
+    // What each object is used for besides drawing a form field (no widget's /AP followed),
+    // and then, continuing from the appearances that are no permitted change (those of signed
+    // fields), what it is used for outside any permitted change.
+    RestrictedWalks(o_, old_rules_, outside_appearances_old_, restricted_old_, errors);
+    RestrictedWalks(n_, new_rules_, outside_appearances_new_, restricted_new_, errors);
 
     CompareProblems();
     CompareTrailers();
@@ -993,6 +1043,7 @@ class DiffBuilder {
  private:
   struct Rules {
     std::set<KeyRef> skip_keys;
+    std::set<NestedKeyRef> skip_nested;
   };
   struct Container {
     Kind kind;
@@ -1017,9 +1068,21 @@ class DiffBuilder {
       }
     };
     add(kTrailer, "/Info", Kind::kMetadata);
+    // LibreOffice's hybrid PDF keeps its source document under this trailer key; PDF readers
+    // neither show nor use it, and PDFBox-based signers rewrite it with every update.
+    add(kTrailer, "/AdditionalStreams", Kind::kMetadata);
     add(s.catalog, "/Metadata", Kind::kMetadata);
     add(s.catalog, "/DSS", Kind::kDss);
-    if (s.acroform.isIndirect()) add(s.acroform.getObjGen(), "/DR", Kind::kForm);
+    // ISO 32000-1 §12.7.2 Table 218: /DR, the "resources (such as fonts, patterns, or colour
+    // spaces) that shall be used by form field appearance streams". Signing tools add the
+    // fonts their /DA names (Helv, ZaDb) when they add a field.
+    if (s.acroform.isIndirect()) {
+      add(s.acroform.getObjGen(), "/DR", Kind::kForm);
+    } else if (s.acroform.isDictionary()) {
+      rules.skip_nested.insert({s.catalog, "/AcroForm", "/DR"});
+      QPDFObjectHandle dr = s.acroform.getKey("/DR");
+      if (out && !dr.isNull()) out->push_back({Kind::kForm, dr, s.catalog});
+    }
     for (const auto& [g, field] : s.fields) {
       bool sig = field.type == "/Sig";
       if (sig && SignedInOld(g)) continue;  // a signed field's value and appearance are frozen
@@ -1040,6 +1103,36 @@ class DiffBuilder {
     }
   }
 
+  const Reach& FullReach(const Structure& s, std::vector<std::string>& errors) {
+    auto it = cache_->find(&s);
+    if (it == cache_->end()) {
+      std::vector<std::string> walk_errors;
+      Reach reach = WalkFromTrailer(s, WalkRules{}, walk_errors);
+      it = cache_->emplace(&s, std::make_pair(std::move(reach), std::move(walk_errors))).first;
+    }
+    errors.insert(errors.end(), it->second.second.begin(), it->second.second.end());
+    return it->second.first;
+  }
+
+  // `outside_appearances`: reachable from the trailer without entering a permitted change or
+  // any widget's /AP. `restricted`: the same plus what the widget appearances that are not
+  // permitted changes reach (one walk continued, rather than two from the trailer).
+  void RestrictedWalks(const Structure& s, const Rules& rules, Reach& outside_appearances,
+                       Reach& restricted, std::vector<std::string>& errors) {
+    std::set<KeyRef> skip = rules.skip_keys;
+    std::vector<WalkItem> appearances;
+    for (const auto& [w, f] : s.widget_field) {
+      if (!skip.insert({w, "/AP"}).second) continue;  // already a permitted change
+      QPDFObjectHandle ap = s.Object(w).getKey("/AP");
+      if (!ap.isNull()) appearances.push_back(WalkItem{ap, w, "/AP", "/AP", false, 0});
+    }
+    WalkRules no_ap{&skip, &s.annotations, nullptr, &rules.skip_nested};
+    outside_appearances = WalkFromTrailer(s, no_ap, errors);
+    restricted = outside_appearances;
+    WalkRules rest{&rules.skip_keys, &s.annotations, nullptr, &rules.skip_nested};
+    Walk(std::move(appearances), rest, restricted, errors);
+  }
+
   // Anomalies in the page or form tree (loops, depth) that the signed revision did not have.
   void CompareProblems() {
     std::set<std::string> before(o_.problems.begin(), o_.problems.end());
@@ -1053,11 +1146,23 @@ class DiffBuilder {
     static const std::set<std::string> kIgnored = {"/Size",   "/Prev",        "/XRefStm", "/ID",
                                                    "/Type",   "/W",           "/Index",   "/Length",
                                                    "/Filter", "/DecodeParms", "/DL"};
-    for (const auto& k : DiffKeys(o_.trailer, n_.trailer)) {
+    for (const auto& k : ChangedKeys(o_.trailer, n_.trailer)) {
       if (kIgnored.count(k.key)) continue;
       if (k.key == "/Info") {
         d_.Add(ModificationLevel::kFormFilling,
                std::string("the trailer: document information dictionary ") + k.what, true);
+      } else if (k.key == "/AdditionalStreams") {
+        d_.Add(ModificationLevel::kFormFilling,
+               std::string("the trailer: /AdditionalStreams (a hybrid PDF's source document, "
+                           "not shown by PDF readers) ") +
+                   k.what,
+               true);
+      } else if (k.key == "/Root" && n_.root.isDictionary() &&
+                 NameOf(n_.root.getKey("/Type")) == "/Catalog") {
+        // A writer that rewrites the catalog may give it a new number; its entries are
+        // compared one by one below, as pyHanko's CatalogModificationRule does.
+        d_.Add(ModificationLevel::kNone, "the trailer: the catalog is now " + Describe(n_.catalog) +
+                                             " (was " + Describe(o_.catalog) + ")");
       } else if (k.key == "/Root") {
         d_.Add(ModificationLevel::kOther, "the trailer: /Root replaced");
       } else {
@@ -1067,9 +1172,11 @@ class DiffBuilder {
   }
 
   void CompareCatalogs() {
-    if (o_.catalog != n_.catalog) return;  // reported with the trailer
+    if (o_.catalog != n_.catalog && NameOf(n_.root.getKey("/Type")) != "/Catalog") {
+      return;  // reported with the trailer
+    }
     std::string label = Describe(n_.catalog) + " (catalog): ";
-    for (const auto& k : DiffKeys(o_.root, n_.root)) {
+    for (const auto& k : ChangedKeys(o_.root, n_.root)) {
       if (k.key == "/AcroForm") continue;  // CompareForms
       if (k.key == "/DSS") {
         if (std::string(k.what) == "removed") {
@@ -1116,6 +1223,128 @@ class DiffBuilder {
     return false;
   }
 
+  // The top-level keys of `a` (signed revision) and `b` (later) whose values differ in meaning.
+  // A value rewritten unchanged under new object numbers (a copied resource dictionary, the
+  // catalog renumbered by a re-save) is the same value: ETSI EN 319 142-1 §5.4 is about what
+  // changed, not about how a writer numbered it.
+  std::vector<KeyDiff> ChangedKeys(QPDFObjectHandle a, QPDFObjectHandle b) {
+    std::vector<KeyDiff> out;
+    for (const auto& k : DiffKeys(a, b)) {
+      if (std::string(k.what) == "changed" && SameValue(a.getKey(k.key), b.getKey(k.key))) {
+        continue;
+      }
+      out.push_back(k);
+    }
+    return out;
+  }
+
+  // Deep equality of a signed-revision value and a later one, references followed on both
+  // sides. Later objects proven to be copies are remembered in copies_.
+  bool SameValue(QPDFObjectHandle a, QPDFObjectHandle b) {
+    std::set<std::pair<QPDFObjGen, QPDFObjGen>> assumed;
+    std::vector<QPDFObjGen> copies;
+    size_t budget = 20000;
+    bool same = false;
+    try {
+      same = SameValueAt(a, b, 0, assumed, copies, budget);
+    } catch (const std::exception&) {
+      same = false;
+    }
+    if (same) copies_.insert(copies.begin(), copies.end());
+    return same;
+  }
+
+  bool SameValueAt(QPDFObjectHandle a, QPDFObjectHandle b, int depth,
+                   std::set<std::pair<QPDFObjGen, QPDFObjGen>>& assumed,
+                   std::vector<QPDFObjGen>& copies, size_t& budget) {
+    if (budget == 0 || depth > kMaxDirectDepth) return false;
+    --budget;
+    if (a.isIndirect() && b.isIndirect()) {
+      QPDFObjGen ga = a.getObjGen(), gb = b.getObjGen();
+      if (ga == gb && !changes_.count(gb)) return true;
+      // Reference cycles: a pair already under comparison is assumed equal.
+      if (!assumed.insert({ga, gb}).second) return true;
+      if (ga != gb) copies.push_back(gb);
+    }
+    auto same_dicts = [&](QPDFObjectHandle x, QPDFObjectHandle y,
+                          const std::set<std::string>& ignore) {
+      std::set<std::string> keys;
+      for (const auto& key : x.getKeys()) {
+        if (!ignore.count(key) && !x.getKey(key).isNull()) keys.insert(key);
+      }
+      size_t in_y = 0;
+      for (const auto& key : y.getKeys()) {
+        if (ignore.count(key) || y.getKey(key).isNull()) continue;
+        if (!keys.count(key)) return false;
+        ++in_y;
+      }
+      if (in_y != keys.size()) return false;
+      for (const auto& key : keys) {
+        if (!SameValueAt(x.getKey(key), y.getKey(key), depth + 1, assumed, copies, budget)) {
+          return false;
+        }
+      }
+      return true;
+    };
+    if (a.isStream() || b.isStream()) {
+      if (!a.isStream() || !b.isStream()) return false;
+      static const std::set<std::string> kEncoding = {"/Length", "/Filter", "/DecodeParms", "/DL"};
+      bool same_data = false;
+      QPDFObjectHandle da = a.getDict(), db = b.getDict();
+      if (da.getKey("/Filter").unparseResolved() == db.getKey("/Filter").unparseResolved() &&
+          da.getKey("/DecodeParms").unparseResolved() ==
+              db.getKey("/DecodeParms").unparseResolved()) {
+        same_data = SameBuffer(a.getRawStreamData(), b.getRawStreamData());
+      }
+      if (!same_data) {
+        same_data =
+            SameBuffer(a.getStreamData(qpdf_dl_generalized), b.getStreamData(qpdf_dl_generalized));
+      }
+      return same_data && same_dicts(da, db, kEncoding);
+    }
+    if (a.isDictionary() || b.isDictionary()) {
+      if (!a.isDictionary() || !b.isDictionary()) return false;
+      return same_dicts(a, b, {});
+    }
+    if (a.isArray() || b.isArray()) {
+      if (!a.isArray() || !b.isArray()) return false;
+      int n = a.getArrayNItems();
+      if (n != b.getArrayNItems()) return false;
+      for (int i = 0; i < n; ++i) {
+        if (!SameValueAt(a.getArrayItem(i), b.getArrayItem(i), depth + 1, assumed, copies,
+                         budget)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    return a.unparseResolved() == b.unparseResolved();
+  }
+
+  // The appearance dictionaries of a field's widgets in the later revision, as walk roots.
+  std::vector<WalkItem> AppearanceRoots(const Field& field) const {
+    std::vector<WalkItem> roots;
+    for (QPDFObjGen w : field.widgets) {
+      QPDFObjectHandle ap = n_.Object(w).getKey("/AP");
+      if (!ap.isNull()) roots.push_back(WalkItem{ap, w, "/AP", "/AP", false, 0});
+    }
+    return roots;
+  }
+
+  // The changed objects reachable from `roots` in the later revision (structural objects, such
+  // as pages and fields, not entered).
+  std::vector<QPDFObjGen> ChangedUnder(std::vector<WalkItem> roots) const {
+    Reach reach;
+    std::vector<std::string> errors;
+    WalkRules rules{nullptr, nullptr, &n_.roles};
+    Walk(std::move(roots), rules, reach, errors);
+    std::vector<QPDFObjGen> out;
+    for (const auto& [r, e] : reach) {
+      if (changes_.count(r)) out.push_back(r);
+    }
+    return out;
+  }
+
   void CompareForms() {
     std::string label = "the interactive form: ";
     if (o_.acroform.isDictionary() && !n_.acroform.isDictionary()) {
@@ -1123,7 +1352,7 @@ class DiffBuilder {
       return;
     }
     if (n_.acroform.isIndirect()) label = Describe(n_.acroform.getObjGen()) + " (form): ";
-    for (const auto& k : DiffKeys(o_.acroform, n_.acroform)) {
+    for (const auto& k : ChangedKeys(o_.acroform, n_.acroform)) {
       if (k.key == "/Fields") continue;  // below, resolved
       if (k.key == "/SigFlags") {
         d_.Add(ModificationLevel::kSignaturesOnly, label + "/SigFlags " + k.what);
@@ -1162,6 +1391,21 @@ class DiffBuilder {
         d_.Add(ModificationLevel::kOther, label + "form field added");
         return;
       }
+      // A new signature field brings a value and an appearance, nothing that acts: an action
+      // (§12.6.2 /A, §12.6.3 /AA, JavaScript among them) on it is a change of behaviour.
+      for (QPDFObjGen holder : field.widgets) {
+        QPDFObjectHandle dict = n_.Object(holder);
+        for (const char* key : {"/A", "/AA"}) {
+          if (dict.hasKey(key)) {
+            d_.Add(ModificationLevel::kOther,
+                   n_.FieldLabel(holder) + ": new signature field carries actions (" + key + ")");
+          }
+        }
+      }
+      if (now.hasKey("/AA") &&
+          std::find(field.widgets.begin(), field.widgets.end(), g) == field.widgets.end()) {
+        d_.Add(ModificationLevel::kOther, label + "new signature field carries actions (/AA)");
+      }
       if (!field.terminal) return;  // its terminal fields are judged on their own
       if (value.isNull()) {
         ++d_.empty_signature_fields_added;
@@ -1184,12 +1428,28 @@ class DiffBuilder {
     bool now_signed = sig && value.isDictionary();
     ModificationLevel level = sig && IsTimestamp(value) ? ModificationLevel::kSignaturesOnly
                                                         : ModificationLevel::kFormFilling;
+    std::vector<KeyDiff> field_keys = ChangedKeys(then, now);
+    // A field's appearance streams present its value (ISO 32000-1 §12.7.3.3, variable text:
+    // a reader regenerates them when the value changes; §12.5.5 /AP, /AS). So an appearance
+    // may follow a new value, but on its own it is another display of the same signed value:
+    // not the form filling DocMDP P=2 permits (§12.8.2.2 Table 254: "filling in forms").
+    // A read-only field (Ff bit 1, §12.7.3.1 Table 221) takes no new value at all.
+    bool value_changed = std::any_of(field_keys.begin(), field_keys.end(),
+                                     [](const KeyDiff& k) { return k.key == "/V"; }) ||
+                         (value.isIndirect() && ContentChanged(value));
+    QPDFObjectHandle flags = then.getKey("/Ff");
+    bool read_only = !sig && flags.isInteger() && (flags.getIntValue() & 1) != 0;
+    auto is_appearance_key = [](const std::string& key) { return key == "/AP" || key == "/AS"; };
     bool changed = false;
-    for (const auto& k : DiffKeys(then, now)) {
+    for (const auto& k : field_keys) {
       bool allowed = k.key == "/V" || k.key == "/AP" || k.key == "/AS" || k.key == "/F" ||
                      k.key == "/DA" || k.key == "/Q" || k.key == "/Ff" || k.key == "/Type";
       if (sig && k.key == "/Lock" && std::string(k.what) == "added") allowed = true;
       if (k.key == "/V" && sig && !now_signed) allowed = false;  // a signature removed
+      if (was_signed && is_appearance_key(k.key)) {
+        d_.AddAppearance(label + k.key + " " + k.what + " after the field was signed");
+        continue;
+      }
       if (was_signed && k.key != "/Ff") {
         d_.Add(ModificationLevel::kOther,
                label + k.key + " " + k.what + " after the field was signed");
@@ -1197,6 +1457,14 @@ class DiffBuilder {
       }
       if (!allowed) {
         d_.Add(ModificationLevel::kOther, label + k.key + " " + k.what + " in a form field");
+        continue;
+      }
+      if (read_only && (k.key == "/V" || is_appearance_key(k.key))) {
+        d_.Add(ModificationLevel::kOther, label + k.key + " " + k.what + " in a read-only field");
+        continue;
+      }
+      if (is_appearance_key(k.key) && !value_changed) {
+        d_.AddAppearance(label + k.key + " " + k.what + " while the value stayed the same");
         continue;
       }
       changed = true;
@@ -1221,13 +1489,20 @@ class DiffBuilder {
         d_.Add(ModificationLevel::kOther, wlabel + "widget added to an existing field");
         continue;
       }
-      for (const auto& k : DiffKeys(o_.Object(w), n_.Object(w))) {
+      for (const auto& k : ChangedKeys(o_.Object(w), n_.Object(w))) {
         bool allowed = k.key == "/AP" || k.key == "/AS" || k.key == "/F" || k.key == "/DA" ||
                        k.key == "/Q" || k.key == "/Type";
-        if (was_signed || !allowed) {
-          d_.Add(ModificationLevel::kOther,
-                 wlabel + k.key + " " + k.what +
-                     (was_signed ? " after the field was signed" : " in a widget annotation"));
+        if (is_appearance_key(k.key) && (was_signed || (!value_changed && !read_only))) {
+          d_.AddAppearance(wlabel + k.key + " " + k.what +
+                           (was_signed ? " after the field was signed"
+                                       : " while the field's value stayed the same"));
+          continue;
+        }
+        if (was_signed || !allowed || (read_only && is_appearance_key(k.key))) {
+          d_.Add(ModificationLevel::kOther, wlabel + k.key + " " + k.what +
+                                                (was_signed  ? " after the field was signed"
+                                                 : read_only ? " in a read-only field"
+                                                             : " in a widget annotation"));
           continue;
         }
         changed = true;
@@ -1237,6 +1512,14 @@ class DiffBuilder {
     for (QPDFObjGen w : before.widgets) {
       if (std::find(field.widgets.begin(), field.widgets.end(), w) == field.widgets.end()) {
         d_.Add(ModificationLevel::kOther, o_.FieldLabel(w) + ": widget removed from its field");
+      }
+    }
+    // The objects drawing this field (its appearance streams, their XObjects and fonts): when
+    // the value stayed, a change among them is an appearance swap (reported with the object in
+    // ClassifyChangedObjects).
+    if (was_signed || !value_changed) {
+      for (QPDFObjGen r : ChangedUnder(AppearanceRoots(field))) {
+        appearance_objects_.emplace(r, field.name);
       }
     }
     if (changed) d_.changed_fields.insert(field.name);
@@ -1270,7 +1553,7 @@ class DiffBuilder {
         d_.Add(ModificationLevel::kOther, label + "page added");
         continue;
       }
-      for (const auto& k : DiffKeys(o_.Object(page.ref), n_.Object(page.ref))) {
+      for (const auto& k : ChangedKeys(o_.Object(page.ref), n_.Object(page.ref))) {
         if (k.key == "/Annots") continue;
         d_.Add(ModificationLevel::kOther, label + k.key + " " + k.what);
       }
@@ -1314,7 +1597,7 @@ class DiffBuilder {
         continue;
       }
       QPDFObjectHandle then = o_.Object(node), now = n_.Object(node);
-      for (const auto& k : DiffKeys(then, now)) {
+      for (const auto& k : ChangedKeys(then, now)) {
         d_.Add(ModificationLevel::kOther, Describe(node) + " (page tree): " + k.key + " " + k.what);
       }
       if (then.getKey("/Kids").unparse() == now.getKey("/Kids").unparse() &&
@@ -1347,14 +1630,25 @@ class DiffBuilder {
                                                     : "changed";
       auto role_new = n_.roles.find(g);
       if (role_new != n_.roles.end()) {
-        if (change == Change::kAdded || !reach_old_.count(g)) continue;
+        if (change == Change::kAdded || !reach_old_->count(g)) continue;
         auto role_old = o_.roles.find(g);
         if (role_old != o_.roles.end() && role_old->second == role_new->second) continue;
         d_.Add(ModificationLevel::kOther,
                Describe(g) + ": now " + RoleName(role_new->second) + ", but the signed revision " +
                    (role_old != o_.roles.end() ? "had it as " + RoleName(role_old->second)
                                                : std::string("used it")) +
-                   " (from " + UsageText(o_, reach_old_, reach_old_.at(g)) + ")");
+                   " (from " + UsageText(o_, *reach_old_, reach_old_->at(g)) + ")");
+        continue;
+      }
+      // Rewritten unchanged: the same value under a new number, or the same body.
+      if (copies_.count(g)) continue;
+      if (change == Change::kChanged && SameValue(o_.Object(g), n_.Object(g))) continue;
+      // Drawing a field whose value stayed, and used for nothing else.
+      if (auto ap = appearance_objects_.find(g);
+          ap != appearance_objects_.end() && !outside_appearances_new_.count(g) &&
+          (change == Change::kAdded || !outside_appearances_old_.count(g))) {
+        d_.AddAppearance(Describe(g) + ": " + what + "; it draws field '" + ap->second +
+                         "', whose value did not change");
         continue;
       }
       if (auto it = restricted_new_.find(g); it != restricted_new_.end()) {
@@ -1419,23 +1713,10 @@ class DiffBuilder {
     if (changes_.empty()) return;
     for (const auto& [g, field] : n_.fields) {
       if (!o_.fields.count(g) || d_.changed_fields.count(field.name)) continue;
-      std::vector<WalkItem> roots;
+      std::vector<WalkItem> roots = AppearanceRoots(field);
       QPDFObjectHandle value = n_.Object(g).getKey("/V");
       if (!value.isNull()) roots.push_back(WalkItem{value, g, "/V", "/V", false, 0});
-      for (QPDFObjGen w : field.widgets) {
-        QPDFObjectHandle ap = n_.Object(w).getKey("/AP");
-        if (!ap.isNull()) roots.push_back(WalkItem{ap, w, "/AP", "/AP", false, 0});
-      }
-      Reach reach;
-      std::vector<std::string> errors;
-      WalkRules rules{nullptr, nullptr, &n_.roles};
-      Walk(std::move(roots), rules, reach, errors);
-      for (const auto& [r, e] : reach) {
-        if (changes_.count(r)) {
-          d_.changed_fields.insert(field.name);
-          break;
-        }
-      }
+      if (!ChangedUnder(std::move(roots)).empty()) d_.changed_fields.insert(field.name);
     }
   }
 
@@ -1443,7 +1724,7 @@ class DiffBuilder {
   void ReportUnreferenced() {
     size_t reported = 0, more = 0;
     for (const auto& [g, entry] : n_.xref) {
-      if (reach_new_.count(g) || SameXrefEntry(o_, n_, g)) continue;
+      if (reach_new_->count(g) || SameXrefEntry(o_, n_, g)) continue;
       try {
         QPDFObjectHandle h = n_.qpdf->getObject(g);
         if (h.isStream()) {
@@ -1470,47 +1751,117 @@ class DiffBuilder {
   const Structure& o_;
   const Structure& n_;
   Diff& d_;
-  Reach reach_new_, reach_old_, restricted_new_, restricted_old_;
+  ReachCache* cache_;
+  ReachCache own_cache_;
+  const Reach* reach_new_ = nullptr;
+  const Reach* reach_old_ = nullptr;
+  Reach restricted_new_, restricted_old_;
   std::map<QPDFObjGen, Change> changes_;
+  std::set<QPDFObjGen> copies_;  // later objects equal to what the signed revision had
+  // Changed objects drawing a field whose value stayed (or that was signed): field name.
+  std::map<QPDFObjGen, std::string> appearance_objects_;
+  Reach outside_appearances_old_, outside_appearances_new_;
   Rules old_rules_, new_rules_;
   std::vector<Container> containers_;
 };
 
-// The signed revision: a prefix of the file, opened on its own, and how the final one differs.
-struct SignedRevision {
-  std::unique_ptr<QPDF> qpdf;  // null when it cannot be read
-  Structure structure;
-  Diff diff;
-};
+// The revisions of a file from the first signed one on, each opened on its own (QPDF reads a
+// memory buffer cut at the revision's %%EOF), and the changes each made to the one before.
+//
+// ETSI EN 319 142-1 §5.4 judges what was "added to the document after the signature"; every
+// incremental update is such an addition, so each is compared with the revision before it
+// rather than only the signed revision with the final one: a change made in one update and
+// undone in a later one (an overridden object shown by readers that stop at an intermediate
+// revision, say) is still seen.
+class RevisionChain {
+ public:
+  RevisionChain(ByteSpan file, const std::vector<EofMark>& marks, const Structure& final_structure)
+      : file_(file), marks_(marks), final_(final_structure) {}
 
-void AnalyzeRevision(ByteSpan file, size_t end, const Structure& final_structure,
-                     SignedRevision& out) {
-  auto qpdf = std::make_unique<QPDF>();
-  try {
-    qpdf->setSuppressWarnings(true);
-    qpdf->setAttemptRecovery(false);
-    qpdf->processMemoryFile("signed revision", reinterpret_cast<const char*>(file.data()), end);
-    if (!BuildStructure(*qpdf, out.structure)) {
-      out.diff.Add(ModificationLevel::kOther, "the signed revision has no document catalog");
-      return;
+  size_t size() const { return marks_.size(); }
+
+  // Revision `index` (into marks), or null when it cannot be read on its own; `error` says why.
+  const Structure* At(size_t index, std::string* error = nullptr) {
+    if (index + 1 >= marks_.size()) return &final_;
+    auto [it, inserted] = opened_.try_emplace(index);
+    Opened& r = it->second;
+    if (inserted) {
+      r.qpdf = std::make_unique<QPDF>();
+      try {
+        r.qpdf->setSuppressWarnings(true);
+        r.qpdf->setAttemptRecovery(false);
+        r.qpdf->processMemoryFile("revision", reinterpret_cast<const char*>(file_.data()),
+                                  marks_[index].end);
+        if (!BuildStructure(*r.qpdf, r.structure)) r.error = "it has no document catalog";
+      } catch (const std::exception& e) {
+        r.error = e.what();
+      }
+      if (!r.error.empty()) r.qpdf.reset();
     }
-  } catch (const std::exception& e) {
-    out.diff.Add(ModificationLevel::kOther,
-                 std::string("the signed revision cannot be read on its own: ") + e.what());
-    return;
+    if (error) *error = r.error;
+    return r.qpdf ? &r.structure : nullptr;
   }
-  try {
-    DiffBuilder(out.structure, final_structure, out.diff).Run();
-  } catch (const std::exception& e) {
-    out.diff.Add(ModificationLevel::kOther, std::string("difference analysis failed: ") + e.what());
+
+  // Everything changed after revision `signed_index`, one update at a time.
+  const Diff& ChangesAfter(size_t signed_index) {
+    auto [it, inserted] = after_.try_emplace(signed_index);
+    if (!inserted) return it->second;
+    Diff& out = it->second;
+    size_t last = marks_.size() - 1;
+    out.later_revisions = last - signed_index;
+    std::string error;
+    const Structure* older = At(signed_index, &error);
+    if (!older) {
+      out.Add(ModificationLevel::kOther, "the signed revision cannot be read on its own: " + error);
+      return out;
+    }
+    size_t older_index = signed_index;
+    for (size_t next = signed_index + 1; next <= last; ++next) {
+      const Structure* newer = At(next, &error);
+      if (!newer) {
+        // Compared across: what it changed shows in the next readable one, but what it
+        // showed on its own is unknown.
+        out.unanalysable = true;
+        out.Add(ModificationLevel::kNone,
+                "revision " + std::to_string(next + 1) + " cannot be read on its own: " + error);
+        continue;
+      }
+      const Diff& step = Step(older_index, next, *older, *newer);
+      out.Merge(step, out.later_revisions > 1 ? "revision " + std::to_string(next + 1) + ": "
+                                              : std::string());
+      older = newer;
+      older_index = next;
+    }
+    return out;
   }
-  auto warnings = qpdf->getWarnings();
-  if (!warnings.empty()) {
-    out.diff.Add(ModificationLevel::kNone,
-                 std::string("reading the signed revision: ") + warnings.front().what());
+
+ private:
+  struct Opened {
+    std::unique_ptr<QPDF> qpdf;
+    Structure structure;
+    std::string error;
+  };
+
+  const Diff& Step(size_t from, size_t to, const Structure& older, const Structure& newer) {
+    auto [it, inserted] = steps_.try_emplace({from, to});
+    if (!inserted) return it->second;
+    try {
+      DiffBuilder(older, newer, it->second, &reaches_).Run();
+    } catch (const std::exception& e) {
+      it->second.Add(ModificationLevel::kOther,
+                     std::string("difference analysis failed: ") + e.what());
+    }
+    return it->second;
   }
-  out.qpdf = std::move(qpdf);
-}
+
+  ByteSpan file_;
+  const std::vector<EofMark>& marks_;
+  const Structure& final_;
+  std::map<size_t, Opened> opened_;
+  std::map<std::pair<size_t, size_t>, Diff> steps_;
+  ReachCache reaches_;
+  std::map<size_t, Diff> after_;
+};
 
 ModificationReport MakeReport(const Diff& diff, const std::optional<int>& permissions,
                               const std::optional<FieldLock>& lock) {
@@ -1526,6 +1877,14 @@ ModificationReport MakeReport(const Diff& diff, const std::optional<int>& permis
   report.signatures_added = diff.signatures_added;
   report.timestamps_added = diff.timestamps_added;
   report.dss_changed = diff.dss_changed;
+  report.unanalysable = diff.unanalysable;
+  for (const auto& f : diff.findings) {
+    if (f.appearance) {
+      report.appearance_changed = true;
+    } else if (f.level == ModificationLevel::kOther) {
+      report.other_changes = true;
+    }
+  }
   report.changed_fields.assign(diff.changed_fields.begin(), diff.changed_fields.end());
   if (permissions) {
     ModificationLevel level = diff.Level(false);
@@ -1665,13 +2024,16 @@ SignatureCoverageInfo ComputeCoverage(ByteSpan file, const Structure& n, QPDFObj
   for (size_t i = 0; i < marks.size(); ++i) {
     if (marks[i].end != end && marks[i].eof + 5 != end) continue;
     if (i + 1 == marks.size()) {
-      // Nothing after this revision but bytes that are no incremental update.
+      // Nothing after this revision but bytes that are no readable incremental update (its
+      // cross-reference section or startxref is broken). The signed revision is whole; what
+      // follows is a change after signing that cannot be analysed (AnalyzeFinalRevision).
       bool blank = std::all_of(file.begin() + end, file.end(), IsPdfWhitespace);
       if (!blank) {
-        info.kind = Coverage::kTailUncovered;
-        info.detail = std::to_string(file.size() - end) +
-                      " bytes after the last revision are not signed and are no incremental "
-                      "update";
+        info.kind = Coverage::kEntireRevision;
+        info.revision = i;
+        info.detail = "covers revision " + std::to_string(i + 1) + " of " +
+                      std::to_string(marks.size()) + "; the " + std::to_string(file.size() - end) +
+                      " bytes after it are no revision a reader can parse";
         return info;
       }
     }
@@ -1756,7 +2118,14 @@ Result<std::vector<SignatureAnalysis>> AnalyzeFinalRevision(ByteSpan file, QPDF&
     return InvalidArgument("pdf.damaged", std::string("QPDF: ") + e.what());
   }
 
-  std::map<size_t, SignedRevision> revisions;  // by index into `marks`
+  RevisionChain chain(file, marks, final_structure);
+  // Bytes after the last revision that QPDF read as no revision (an update whose
+  // cross-reference section or startxref is missing): changes nobody can analyse.
+  size_t unreadable_tail_from = file.size();
+  if (!marks.empty() &&
+      !std::all_of(file.begin() + marks.back().end, file.end(), IsPdfWhitespace)) {
+    unreadable_tail_from = marks.back().end;
+  }
   for (const auto& [g, field] : final_structure.fields) {
     if (field.type != "/Sig" || !field.terminal) continue;
     SignatureAnalysis a;
@@ -1798,15 +2167,8 @@ Result<std::vector<SignatureAnalysis>> AnalyzeFinalRevision(ByteSpan file, QPDF&
     if (final_revision) {
       diff = &kNoChanges;
     } else {
-      size_t index = *a.coverage.revision;
-      auto it = revisions.find(index);
-      if (it == revisions.end()) {
-        it = revisions.emplace(index, SignedRevision{}).first;
-        AnalyzeRevision(file, a.coverage.signed_end, final_structure, it->second);
-        it->second.diff.later_revisions = marks.size() - index - 1;
-      }
-      diff = &it->second.diff;
-      signed_structure = it->second.qpdf ? &it->second.structure : nullptr;
+      diff = &chain.ChangesAfter(*a.coverage.revision);
+      signed_structure = chain.At(*a.coverage.revision);
     }
     // What the signature permits, as of the revision it signed.
     if (signed_structure) {
@@ -1822,6 +2184,15 @@ Result<std::vector<SignatureAnalysis>> AnalyzeFinalRevision(ByteSpan file, QPDF&
       }
     }
     a.modifications = MakeReport(*diff, a.permissions, a.lock);
+    if (a.coverage.revision && a.coverage.signed_end <= unreadable_tail_from &&
+        unreadable_tail_from < file.size()) {
+      a.modifications->unanalysable = true;
+      a.modifications->later_revisions += 1;
+      a.modifications->findings.push_back(
+          std::to_string(file.size() - unreadable_tail_from) + " bytes from offset " +
+          std::to_string(unreadable_tail_from) +
+          " follow the last readable revision but are no revision a reader can parse");
+    }
     out.push_back(std::move(a));
   }
   // What QPDF could not read while comparing (an object nested too deeply, say): when it lies
@@ -1836,6 +2207,7 @@ Result<std::vector<SignatureAnalysis>> AnalyzeFinalRevision(ByteSpan file, QPDF&
       if (reported++ < 10)
         a.modifications->findings.push_back(std::string("unreadable: ") + w.what());
       a.modifications->level = ModificationLevel::kOther;
+      a.modifications->other_changes = true;
       if (a.permissions && !a.modifications->docmdp_violated) {
         a.modifications->docmdp_violated = true;
         a.modifications->findings.push_back("DocMDP P=" + std::to_string(*a.permissions) +
@@ -1862,8 +2234,9 @@ Result<std::vector<SignatureAnalysis>> AnalyzeSignatures(ByteSpan file) {
   if (head.find("%PDF-") == std::string_view::npos) {
     return InvalidArgument("pdf.not_pdf", "no %PDF- header: not a PDF file");
   }
-  QPDF qpdf;
+  std::string damage;
   try {
+    QPDF qpdf;
     qpdf.setSuppressWarnings(true);
     qpdf.setAttemptRecovery(false);
     qpdf.processMemoryFile("document", reinterpret_cast<const char*>(file.data()), file.size());
@@ -1872,12 +2245,47 @@ Result<std::vector<SignatureAnalysis>> AnalyzeSignatures(ByteSpan file) {
     }
     return AnalyzeFinalRevision(file, qpdf);
   } catch (const std::exception& e) {
-    std::string what = e.what();
-    if (what.find("password") != std::string::npos) {
+    damage = e.what();
+    if (damage.find("password") != std::string::npos) {
       return InvalidArgument("pdf.encrypted", "the PDF is encrypted with a password");
     }
-    return InvalidArgument("pdf.damaged", "QPDF: " + what);
   }
+  // The final revision cannot be read: judge the last revision that can (an earlier %%EOF
+  // closing a readable cross-reference section), so that what was signed is still reported,
+  // and report what follows as a change that cannot be analysed.
+  std::vector<size_t> ends = RevisionEnds(file);
+  for (size_t k = ends.size(); k-- > 0;) {
+    ByteSpan readable = file.first(ends[k]);
+    Result<std::vector<SignatureAnalysis>> analyses =
+        InvalidArgument("pdf.damaged", "QPDF: " + damage);
+    try {
+      QPDF qpdf;
+      qpdf.setSuppressWarnings(true);
+      qpdf.setAttemptRecovery(false);
+      qpdf.processMemoryFile("readable revision", reinterpret_cast<const char*>(readable.data()),
+                             readable.size());
+      if (qpdf.isEncrypted()) return InvalidArgument("pdf.encrypted", "the PDF is encrypted");
+      analyses = AnalyzeFinalRevision(readable, qpdf);
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (!analyses.ok()) continue;
+    std::string what = std::to_string(file.size() - readable.size()) + " bytes from offset " +
+                       std::to_string(readable.size()) + " after revision " +
+                       std::to_string(k + 1) + " cannot be read (QPDF: " + damage + ")";
+    for (auto& a : *analyses) {
+      if (a.coverage.kind == Coverage::kEntireFile) {
+        a.coverage.kind = Coverage::kEntireRevision;
+        a.coverage.detail = "covers revision " + std::to_string(k + 1) + "; " + what;
+      }
+      if (!a.modifications) continue;
+      a.modifications->unanalysable = true;
+      a.modifications->later_revisions += 1;
+      a.modifications->findings.push_back(what);
+    }
+    return analyses;
+  }
+  return InvalidArgument("pdf.damaged", "QPDF: " + damage);
 }
 
 namespace internal {

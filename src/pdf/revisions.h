@@ -10,19 +10,30 @@
 // the raw bytes at the signature dictionary's offset and through QPDF; when the two disagree the
 // coverage is kIrregular.
 //
-// Modifications. For a signature that covers a whole earlier revision, the file is opened again
-// truncated at that revision's end and compared with the final document, object by object
-// (reachable from the trailer; streams by dictionary and decoded data). Every change must be
-// explained, as in pyHanko's difference analysis: new signature fields and their values, the
-// DSS and document time-stamps are kSignaturesOnly; form field values and appearances (signing
-// a signature field that was already there included), /Info and XMP metadata are kFormFilling;
-// annotations other than widgets are kAnnotations; anything
-// else (page contents or resources, catalog entries, unexpected keys, and any changed object
-// that is also reachable from outside the change that would justify it: a shared appearance
-// stream, a font overridden under the same object number) is kOther. An object redefined with
-// an identical body is no change; an added object that nothing uses is a kNone finding. What
-// QPDF cannot read in the bytes added after a signature (an object nested too deeply, say)
-// makes that signature's later changes kOther: other readers may read it differently.
+// Modifications. For a signature that covers a whole earlier revision, every later revision is
+// opened on its own (QPDF reads the file truncated at that revision's end) and compared with the
+// one before it, object by object (reachable from the trailer; values compared in depth, so an
+// object rewritten unchanged, under its number or a new one, or moved into an object stream, is
+// no change): a change made in one update and undone in a later one is still seen. Every change
+// must be explained, as in pyHanko's difference analysis: new signature fields and their values,
+// the DSS and document time-stamps are kSignaturesOnly; new values of form fields with
+// appearances (signing a signature field that was already there included), the form's /DA, /DR
+// (the fonts its /DA names), /NeedAppearances, /Info and XMP metadata are kFormFilling;
+// annotations other than widgets are kAnnotations; anything else (page contents or resources,
+// catalog entries, actions, unexpected keys, and any changed object that is also reachable from
+// outside the change that would justify it: a shared appearance stream, a font overridden under
+// the same object number) is kOther. A field whose appearance (/AP, /AS, or an object its
+// appearance streams draw) changed while its value did not, or after it was signed, is an
+// appearance change (appearance_changed, level kOther): a different display of the same signed
+// value is not form filling. An added object that nothing uses is a kNone finding. What QPDF
+// cannot read in the bytes added after a signature (an object nested too deeply, say) makes
+// that signature's later changes kOther: other readers may read it differently.
+//
+// Damaged later revisions. When the final revision cannot be read (its startxref points nowhere,
+// its trailer is broken) the last revision that can be read is analysed instead, and bytes after
+// the last readable revision (an update with no usable cross-reference section) are reported as
+// `unanalysable` for every signature before them: what was signed is still judged, what came
+// after cannot be.
 //
 // Permissions. DocMDP (§12.8.2.2): P=1 allows no change but the DSS and document time-stamps
 // (ISO 32000-2 §12.8.2.2), P=2 also form filling and signing, P=3 also annotations. /Info and
@@ -59,7 +70,7 @@ std::vector<size_t> RevisionEnds(ByteSpan file);
 enum class Coverage {
   kEntireRevision,  // "entire_revision": ends at an earlier revision; later ones are updates
   kEntireFile,      // "entire_file": [0 a b c] with b + c the file size
-  kTailUncovered,   // "tail_uncovered": ends inside a revision, or before bytes that are no update
+  kTailUncovered,   // "tail_uncovered": ends inside a revision, or not at a revision's end
   kGapTooBig,       // "gap_too_big": the excluded gap holds more than the /Contents string
   kSingleRange,     // "single_range": one range only ([0 a])
   kIrregular,       // "irregular": anything else (wrong count, order, negative, raw/QPDF mismatch)
@@ -96,10 +107,20 @@ struct ModificationReport {
   std::vector<std::string> findings;
   bool docmdp_violated = false;    // the changes exceed the signature's DocMDP permissions
   bool fieldmdp_violated = false;  // a field the signature locks was changed
-  size_t later_revisions = 0;      // incremental updates after the signed revision
-  int signatures_added = 0;        // approval signatures made later (new or filled fields)
-  int timestamps_added = 0;        // document time-stamps made later
-  bool dss_changed = false;        // the DSS was added or updated later
+  // What a field displays changed without a new value for it: its /AP or /AS replaced, or an
+  // appearance stream (or an XObject or font it draws) overridden, while /V stayed; or any
+  // appearance change of a field that was already signed. Not form filling (shadow attacks).
+  // Level kOther.
+  bool appearance_changed = false;
+  // Changes other than appearance swaps that no rule allows (level kOther on their own).
+  bool other_changes = false;
+  // A later revision could not be read (its cross-reference section or trailer is broken), so
+  // what it changes is unknown. The signed revision itself is still judged.
+  bool unanalysable = false;
+  size_t later_revisions = 0;  // incremental updates after the signed revision
+  int signatures_added = 0;    // approval signatures made later (new or filled fields)
+  int timestamps_added = 0;    // document time-stamps made later
+  bool dss_changed = false;    // the DSS was added or updated later
   // Fully qualified names of fields that existed when signing and whose value or appearance
   // changed later (signing an empty signature field included).
   std::vector<std::string> changed_fields;
@@ -128,14 +149,14 @@ struct SignatureAnalysis {
 };
 
 // Every signature in `document`, in signing order (by where the signed data ends).
-// Errors (pdf.damaged) only when the final revision cannot be read.
+// Errors (pdf.damaged) only when no revision can be read.
 [[nodiscard]] Result<std::vector<SignatureAnalysis>> AnalyzeSignatures(const Document& document);
 
 // The same for a file in memory (kept alive by the caller for the call), read by QPDF without
 // repair but accepting its warnings: Document::Open refuses files QPDF merely warns about (a
 // trailer /Size that is not the highest object number plus one, as in pyHanko's test files),
 // which is right before signing but not for judging a signature someone else made.
-// pdf.not_pdf, pdf.encrypted, pdf.damaged (QPDF cannot read the final revision).
+// pdf.not_pdf, pdf.encrypted, pdf.damaged (QPDF can read no revision of it).
 [[nodiscard]] Result<std::vector<SignatureAnalysis>> AnalyzeSignatures(ByteSpan file);
 
 }  // namespace kyso::pdf

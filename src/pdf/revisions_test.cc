@@ -12,6 +12,7 @@
 
 #include "base/files.h"
 #include "pdf/update.h"
+#include "testlib/pdf_update.h"
 #include "testlib/testdata.h"
 
 namespace kyso::pdf {
@@ -130,6 +131,35 @@ bool HasFinding(const SignatureAnalysis& a, const std::string& needle) {
     if (f.find(needle) != std::string::npos) return true;
   }
   return false;
+}
+
+// `base` plus an update written by hand (testlib/pdf_update.h), its trailer entries read from
+// the base through QPDF.
+Bytes AppendByHand(const Bytes& base, const std::vector<std::pair<int, std::string>>& objects,
+                   std::optional<size_t> startxref = std::nullopt,
+                   const std::string& trailer = "") {
+  QPDF q;
+  q.setSuppressWarnings(true);
+  q.processMemoryFile("base", reinterpret_cast<const char*>(base.data()), base.size());
+  QPDFObjectHandle t = q.getTrailer();
+  long long size = t.getKey("/Size").getIntValue();
+  for (const auto& object : objects) size = std::max<long long>(size, object.first + 1);
+  std::string entries = "/Size " + std::to_string(size) + " /Root " + t.getKey("/Root").unparse();
+  if (t.hasKey("/Info")) entries += " /Info " + t.getKey("/Info").unparse();
+  if (t.hasKey("/ID")) entries += " /ID " + t.getKey("/ID").unparse();
+  return testlib::AppendUpdateByHand(base, objects, entries, startxref, trailer);
+}
+
+std::string StreamBody(const std::string& dictionary_entries, const std::string& data) {
+  return testlib::StreamObjectBody(dictionary_entries, data);
+}
+
+// The field named `name` in `doc`'s form.
+QPDFObjectHandle FieldNamed(QPDF& q, const std::string& name) {
+  for (auto& f : q.getRoot().getKey("/AcroForm").getKey("/Fields").aitems()) {
+    if (f.getKey("/T").isString() && f.getKey("/T").getUTF8Value() == name) return f;
+  }
+  return QPDFObjectHandle::newNull();
 }
 
 std::vector<SignatureAnalysis> Analyze(const Document& doc) {
@@ -264,6 +294,33 @@ TEST(PdfRevisionsCorpus, TwoSignaturesByAdobeReaderAreFormFilling) {
     EXPECT_FALSE(first.modifications->docmdp_violated);
     EXPECT_EQ(analyses[1].coverage.kind, Coverage::kEntireFile) << Dump(analyses);
   }
+}
+
+// EU DSS's real-world PAdES files (corpora/pades-realworld/README.md): B-LT and B-LTA documents
+// from other tools. What they add after each signature is what long-term validation and later
+// signing add, so no signature sees a change beyond signatures or form filling.
+TEST(PdfRevisionsCorpus, RealWorldLongTermSignaturesHaveOnlyAllowedChanges) {
+  namespace fs = std::filesystem;
+  size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(CorpusPath("pades-realworld"))) {
+    if (entry.path().extension() != ".pdf") continue;
+    ++files;
+    SCOPED_TRACE(entry.path().filename().string());
+    auto analyses = AnalyzeFile(entry.path().string());
+    ASSERT_FALSE(analyses.empty());
+    for (const auto& a : analyses) {
+      EXPECT_TRUE(a.coverage.kind == Coverage::kEntireRevision ||
+                  a.coverage.kind == Coverage::kEntireFile)
+          << Dump(analyses);
+      ASSERT_TRUE(a.modifications) << Dump(analyses);
+      EXPECT_LE(a.modifications->level, ModificationLevel::kFormFilling) << Dump(analyses);
+      EXPECT_FALSE(a.modifications->appearance_changed) << Dump(analyses);
+      EXPECT_FALSE(a.modifications->unanalysable) << Dump(analyses);
+      EXPECT_FALSE(a.modifications->docmdp_violated) << Dump(analyses);
+      EXPECT_FALSE(a.modifications->fieldmdp_violated) << Dump(analyses);
+    }
+  }
+  EXPECT_EQ(files, 12u);
 }
 
 TEST(PdfRevisionsCorpus, MalformedFilesEndInAnErrorOrAnAnalysis) {
@@ -580,7 +637,9 @@ TEST(PdfRevisions, UncoveredTailsAndRawMismatchesAreFlagged) {
   Bytes signed_bytes = Sign(doc);
   const size_t signed_size = signed_bytes.size();
 
-  // Trailing blanks are harmless; anything else after the last revision is not signed.
+  // Trailing blanks are harmless; anything else after the last revision is an update no
+  // reader can parse (no cross-reference section): the signed revision is whole, and what
+  // follows is a change that cannot be analysed (issue 18).
   Bytes blank = signed_bytes;
   blank.insert(blank.end(), {'\n', '\n', ' '});
   auto analyses = Analyze(Load(blank));
@@ -592,8 +651,10 @@ TEST(PdfRevisions, UncoveredTailsAndRawMismatchesAreFlagged) {
   junk.insert(junk.end(), tail.begin(), tail.end());
   analyses = Analyze(Load(junk));
   ASSERT_EQ(analyses.size(), 1u);
-  EXPECT_EQ(analyses[0].coverage.kind, Coverage::kTailUncovered) << Dump(analyses);
+  EXPECT_EQ(analyses[0].coverage.kind, Coverage::kEntireRevision) << Dump(analyses);
   EXPECT_EQ(analyses[0].coverage.signed_end, signed_size);
+  ASSERT_TRUE(analyses[0].modifications);
+  EXPECT_TRUE(analyses[0].modifications->unanalysable) << Dump(analyses);
 
   // A second /ByteRange in the signature dictionary: QPDF keeps the last, the raw bytes show
   // both.
@@ -609,6 +670,165 @@ TEST(PdfRevisions, UncoveredTailsAndRawMismatchesAreFlagged) {
   ASSERT_EQ(twice->size(), 1u);
   EXPECT_EQ((*twice)[0].coverage.kind, Coverage::kIrregular) << Dump(*twice);
   EXPECT_FALSE((*twice)[0].modifications.has_value());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 18: appearance swaps, damaged later revisions, changes made and undone.
+
+// with-form-fields.pdf: text field SoVanBan (its /AP /N a stream), signature fields LanhDao
+// and CoQuan. LanhDao is signed; later updates touch SoVanBan or LanhDao.
+struct SignedForm {
+  Document unsigned_doc = LoadFile(TestdataPath("pdf/with-form-fields.pdf"));
+  Bytes signed_bytes;
+  int text_field = 0, text_appearance = 0, signed_field = 0;
+  int size = 0;  // the next free object number
+
+  SignedForm() {
+    SignaturePlacement placement;
+    placement.field_name = "LanhDao";
+    placement.create_field = false;
+    signed_bytes = Sign(unsigned_doc, placement);
+    QPDF q;
+    q.processMemoryFile("signed", reinterpret_cast<const char*>(signed_bytes.data()),
+                        signed_bytes.size());
+    QPDFObjectHandle text = FieldNamed(q, "SoVanBan");
+    QPDFObjectHandle sig = FieldNamed(q, "LanhDao");
+    text_field = text.getObjectID();
+    text_appearance = text.getKey("/AP").getKey("/N").getObjectID();
+    signed_field = sig.getObjectID();
+    size = static_cast<int>(q.getTrailer().getKey("/Size").getIntValue());
+  }
+};
+
+TEST(PdfRevisions, AnAppearanceSwapIsNotFormFilling) {
+  SignedForm form;
+  ASSERT_GT(form.text_appearance, 0);
+  const std::string shown = "BT /Helv 12 Tf 2 4 Td (999/QD-GIA) Tj ET";
+
+  // 1. The text field's appearance stream overridden in place; /V untouched.
+  Bytes in_place = AppendByHand(
+      form.signed_bytes, {{form.text_appearance,
+                           StreamBody("/Type /XObject /Subtype /Form /BBox [0 0 41 16]", shown)}});
+  auto analyses = AnalyzeSignatures(ByteSpan(in_place));
+  ASSERT_TRUE(analyses.ok()) << analyses.status().ToString();
+  ASSERT_EQ(analyses->size(), 1u);
+  const auto& a = (*analyses)[0];
+  ASSERT_TRUE(a.modifications);
+  EXPECT_TRUE(a.modifications->appearance_changed) << Dump(*analyses);
+  EXPECT_FALSE(a.modifications->other_changes) << Dump(*analyses);
+  EXPECT_EQ(a.modifications->level, ModificationLevel::kOther);
+  EXPECT_TRUE(HasFinding(a, "draws field 'SoVanBan'")) << Dump(*analyses);
+
+  // 2. A new /AP for the text field; /V untouched.
+  Document signed_doc = Load(form.signed_bytes);
+  QPDFObjectHandle text = signed_doc.qpdf().getObject(form.text_field, 0);
+  Bytes new_ap = AppendByHand(
+      form.signed_bytes,
+      {{form.size, StreamBody("/Type /XObject /Subtype /Form /BBox [0 0 41 16]", shown)},
+       {form.text_field,
+        Edited(text, {{"/AP", "<< /N " + std::to_string(form.size) + " 0 R >>"}})}});
+  analyses = AnalyzeSignatures(ByteSpan(new_ap));
+  ASSERT_TRUE(analyses.ok());
+  ASSERT_EQ(analyses->size(), 1u);
+  EXPECT_TRUE((*analyses)[0].modifications->appearance_changed) << Dump(*analyses);
+  EXPECT_FALSE((*analyses)[0].modifications->other_changes) << Dump(*analyses);
+  EXPECT_TRUE(HasFinding((*analyses)[0], "/AP changed while the value stayed")) << Dump(*analyses);
+
+  // 3. Form filling: a new value with an appearance made for it.
+  Bytes filled =
+      AppendByHand(form.signed_bytes,
+                   {{form.size, StreamBody("/Type /XObject /Subtype /Form /BBox [0 0 41 16]",
+                                           "BT /Helv 12 Tf 2 4 Td (123/QD-UBND) Tj ET")},
+                    {form.text_field,
+                     Edited(text, {{"/V", "(123/QD-UBND)"},
+                                   {"/AP", "<< /N " + std::to_string(form.size) + " 0 R >>"}})}});
+  analyses = AnalyzeSignatures(ByteSpan(filled));
+  ASSERT_TRUE(analyses.ok());
+  ASSERT_EQ(analyses->size(), 1u);
+  EXPECT_EQ((*analyses)[0].modifications->level, ModificationLevel::kFormFilling)
+      << Dump(*analyses);
+  EXPECT_FALSE((*analyses)[0].modifications->appearance_changed);
+  EXPECT_EQ((*analyses)[0].modifications->changed_fields, std::vector<std::string>{"SoVanBan"});
+
+  // 4. The signed field's own appearance replaced.
+  QPDFObjectHandle sig = signed_doc.qpdf().getObject(form.signed_field, 0);
+  Bytes signed_swap =
+      AppendByHand(form.signed_bytes,
+                   {{form.size, StreamBody("/Type /XObject /Subtype /Form /BBox [0 0 170 79]",
+                                           "BT /Helv 12 Tf 2 4 Td (Da ky: Nguyen Van B) Tj ET")},
+                    {form.signed_field,
+                     Edited(sig, {{"/AP", "<< /N " + std::to_string(form.size) + " 0 R >>"}})}});
+  analyses = AnalyzeSignatures(ByteSpan(signed_swap));
+  ASSERT_TRUE(analyses.ok());
+  ASSERT_EQ(analyses->size(), 1u);
+  EXPECT_TRUE((*analyses)[0].modifications->appearance_changed) << Dump(*analyses);
+  EXPECT_TRUE(HasFinding((*analyses)[0], "after the field was signed")) << Dump(*analyses);
+}
+
+TEST(PdfRevisions, AChangeMadeAndUndoneInLaterRevisionsIsSeen) {
+  Document doc = LoadFile(TestdataPath("pdf/cong-van.pdf"));
+  Bytes signed_bytes = Sign(doc);
+  QPDFObjectHandle page = doc.qpdf().getAllPages().at(0);
+  QPDFObjectHandle contents = page.getKey("/Contents");
+  ASSERT_TRUE(contents.isStream() && contents.isIndirect());
+  auto raw = contents.getRawStreamData();
+  std::string original(reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize());
+  std::string entries;
+  for (const auto& key : contents.getDict().getKeys()) {
+    if (key != "/Length") entries += key + " " + contents.getDict().getKey(key).unparse() + " ";
+  }
+  int number = contents.getObjectID();
+  // Revision 3 paints the page blue; revision 4 puts the original back.
+  Bytes changed =
+      AppendByHand(signed_bytes, {{number, StreamBody("", "0 0 1 rg 0 0 595 842 re f")}});
+  Bytes undone = AppendByHand(changed, {{number, StreamBody(entries, original)}});
+
+  auto analyses = AnalyzeSignatures(ByteSpan(undone));
+  ASSERT_TRUE(analyses.ok()) << analyses.status().ToString();
+  ASSERT_EQ(analyses->size(), 1u);
+  const auto& m = *(*analyses)[0].modifications;
+  EXPECT_EQ(m.later_revisions, 2u);
+  EXPECT_EQ(m.level, ModificationLevel::kOther) << Dump(*analyses);
+  EXPECT_TRUE(m.other_changes);
+  EXPECT_TRUE(HasFinding((*analyses)[0], "revision 3: ")) << Dump(*analyses);
+  // The undo on its own changes nothing: the final revision equals the signed one.
+  Bytes only_undo = AppendByHand(signed_bytes, {{number, StreamBody(entries, original)}});
+  auto same = AnalyzeSignatures(ByteSpan(only_undo));
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ((*same)[0].modifications->level, ModificationLevel::kNone) << Dump(*same);
+}
+
+TEST(PdfRevisions, ABrokenLaterRevisionLeavesTheSignedOneJudged) {
+  Document doc = LoadFile(TestdataPath("pdf/cong-van.pdf"));
+  Bytes signed_bytes = Sign(doc);
+  QPDFObjectHandle page = doc.qpdf().getAllPages().at(0);
+  QPDFObjectHandle contents = page.getKey("/Contents");
+  std::vector<std::pair<int, std::string>> blue = {
+      {contents.getObjectID(), StreamBody("", "0 0 1 rg 0 0 595 842 re f")}};
+  struct Case {
+    const char* name;
+    Bytes bytes;
+  };
+  Bytes wrong_offset = AppendByHand(signed_bytes, blue, signed_bytes.size() + 3);
+  Bytes broken_trailer = AppendByHand(signed_bytes, blue, std::nullopt, "<< /Size 9 /Root [");
+  // No cross-reference section at all: objects appended after the last %%EOF.
+  Bytes no_xref = signed_bytes;
+  std::string tail =
+      "\n" + std::to_string(contents.getObjectID()) + " 0 obj\n" + blue[0].second + "\nendobj\n";
+  no_xref.insert(no_xref.end(), tail.begin(), tail.end());
+  for (const auto& c : {Case{"wrong startxref", wrong_offset},
+                        Case{"broken trailer", broken_trailer}, Case{"no xref", no_xref}}) {
+    SCOPED_TRACE(c.name);
+    auto analyses = AnalyzeSignatures(ByteSpan(c.bytes));
+    ASSERT_TRUE(analyses.ok()) << analyses.status().ToString();
+    ASSERT_EQ(analyses->size(), 1u);
+    const auto& a = (*analyses)[0];
+    EXPECT_EQ(a.coverage.kind, Coverage::kEntireRevision) << Dump(*analyses);
+    EXPECT_EQ(a.coverage.signed_end, signed_bytes.size());
+    ASSERT_TRUE(a.modifications);
+    EXPECT_TRUE(a.modifications->unanalysable) << Dump(*analyses);
+    EXPECT_FALSE(a.modifications->findings.empty());
+  }
 }
 
 TEST(PdfRevisions, DeepNestingAndFormTreeLoopsStayBounded) {

@@ -475,16 +475,36 @@ Result<DocumentReport> VerifyPdf(ByteSpan file, const pdf::Document* document,
     // Changes after signing, against what the signature permits.
     if (a.modifications) {
       const auto& m = *a.modifications;
-      r.modifications = std::string(pdf::ModificationLevelName(m.level));
+      r.modifications =
+          m.unanalysable ? "unanalysable" : std::string(pdf::ModificationLevelName(m.level));
       for (const auto& f : m.findings) {
         Add(r, "modification.finding", Severity::kInfo, f);
       }
-      if (m.level == pdf::ModificationLevel::kOther) {
+      // ETSI EN 319 142-1 §5.4: a PAdES signature covers its revision; what later revisions
+      // add must be what validation material and later signing add (§5.4.2 DSS, §5.4.3
+      // document time-stamps), or what the signer permitted (ISO 32000-1 §12.8.2.2 DocMDP).
+      if (m.appearance_changed) {
+        Add(r, "modification.appearance_changed", Severity::kError,
+            "what a form field displays was changed after signing without a new value for it "
+            "(an appearance stream or what it draws replaced)");
+        Fail(r, Indication::kFailed, "FORMAT_FAILURE");
+      }
+      if (m.other_changes) {
         Add(r, "modification.other", Severity::kError,
             "the document was changed after signing beyond signatures, form filling and "
             "annotations");
         Fail(r, Indication::kFailed, "FORMAT_FAILURE");
-      } else if (m.level == pdf::ModificationLevel::kAnnotations) {
+      }
+      if (m.unanalysable) {
+        // What was signed is judged (integrity below), but a later revision cannot be read, so
+        // whether its changes are allowed cannot be determined (ETSI TS 119 102-1 §5.1.3:
+        // INDETERMINATE when a building block cannot conclude).
+        Add(r, "modification.unanalysable", Severity::kError,
+            "the document was changed after signing in a way that cannot be analysed: a later "
+            "revision cannot be read");
+        Fail(r, Indication::kIndeterminate, "FORMAT_FAILURE");
+      }
+      if (m.level == pdf::ModificationLevel::kAnnotations) {
         Add(r, "modification.annotations", Severity::kWarning,
             "annotations were added or changed after signing");
       }

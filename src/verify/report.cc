@@ -167,6 +167,7 @@ std::string Word(const std::string& w, Language l) {
       {"form_filling", "điền biểu mẫu"},
       {"annotations", "thêm chú thích"},
       {"other", "thay đổi nội dung khác"},
+      {"unanalysable", "không phân tích được (bản sửa đổi sau bị hỏng)"},
       {"trusted", "tin cậy"},
       {"untrusted", "KHÔNG tin cậy"},
       {"good", "chưa bị thu hồi"},
@@ -183,6 +184,38 @@ std::string Word(const std::string& w, Language l) {
            " (các bản sau được kiểm tra thay đổi)";
   }
   return w;
+}
+
+// What a finding id means, for people: the ids about changes after signing, whose detail is
+// technical (object numbers). Empty when the id speaks for itself.
+std::string FindingLabel(const std::string& id, Language l) {
+  struct Label {
+    const char* id;
+    const char* vi;
+    const char* en;
+  };
+  static const Label kLabels[] = {
+      {"modification.other", "tài liệu bị thay đổi nội dung sau khi ký",
+       "the document was changed after signing"},
+      {"modification.appearance_changed",
+       "hình thức hiển thị của một trường bị thay đổi sau khi ký mà giá trị không đổi (không "
+       "phải điền biểu mẫu)",
+       "what a field displays was changed after signing while its value stayed (not form "
+       "filling)"},
+      {"modification.unanalysable",
+       "tài liệu bị thay đổi sau khi ký theo cách không thể phân tích (bản sửa đổi sau bị hỏng)",
+       "changed after signing in a way that cannot be analysed (a later revision is damaged)"},
+      {"modification.annotations", "có chú thích được thêm hoặc sửa sau khi ký",
+       "annotations were added or changed after signing"},
+      {"modification.docmdp", "thay đổi mà chữ ký chứng thực (DocMDP) không cho phép",
+       "a change the certification signature (DocMDP) does not permit"},
+      {"modification.fieldmdp", "trường đã bị khóa (FieldMDP) bị thay đổi",
+       "a locked field (FieldMDP) was changed"},
+  };
+  for (const auto& label : kLabels) {
+    if (id == label.id) return l == Language::kVietnamese ? label.vi : label.en;
+  }
+  return "";
 }
 
 std::string HtmlEscape(const std::string& s) {
@@ -345,7 +378,9 @@ std::string RenderText(const DocumentReport& report, Language language) {
     if (!s.findings.empty()) {
       out += "  " + std::string(L.findings) + ":\n";
       for (const auto& f : s.findings) {
+        std::string label = FindingLabel(f.id, language);
         out += "    [" + std::string(SeverityName(f.severity)) + "] " + f.id +
+               (label.empty() ? "" : " (" + label + ")") +
                (f.detail.empty() ? "" : ": " + f.detail) + "\n";
       }
     }
@@ -386,7 +421,10 @@ std::string RenderHtml(const DocumentReport& report, Language language) {
     if (!s.findings.empty()) {
       out += "<tr><td>" + HtmlEscape(L.findings) + "</td><td><ul>";
       for (const auto& f : s.findings) {
-        out += "<li><code>" + HtmlEscape(f.id) + "</code> " + HtmlEscape(f.detail) + "</li>";
+        std::string label = FindingLabel(f.id, language);
+        out += "<li><code>" + HtmlEscape(f.id) + "</code> " +
+               (label.empty() ? "" : "<b>" + HtmlEscape(label) + "</b> ") + HtmlEscape(f.detail) +
+               "</li>";
       }
       out += "</ul></td></tr>";
     }

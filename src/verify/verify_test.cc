@@ -2,6 +2,7 @@
 
 #include "base/files.h"
 #include "pades/signer.h"
+#include "testlib/pdf_update.h"
 #include "testlib/shell.h"
 #include "testlib/temp_dir.h"
 #include "testlib/test_party.h"
@@ -154,6 +155,92 @@ TEST(VerifyPdf, UnsignedDocumentHasNoVerdictOfValid) {
   EXPECT_TRUE(report->signatures.empty());
   EXPECT_EQ(report->indication, Indication::kIndeterminate);
   EXPECT_EQ(report->sub_indication, "NO_SIGNATURE");
+}
+
+// Issue 18. The trailer entries of `signed_bytes` for an update written by hand.
+std::string TrailerEntries(const Bytes& signed_bytes, int size) {
+  auto doc = pdf::Document::FromBytes(std::make_shared<const Bytes>(signed_bytes));
+  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
+  if (!doc.ok()) return "";
+  auto id = doc->id();
+  return "/Size " + std::to_string(std::max(size, doc->next_object_number())) + " /Root " +
+         doc->root().ToString() + (doc->info() ? " /Info " + doc->info()->ToString() : "") +
+         " /ID [<" + HexEncode(id[0]) + "> <" + HexEncode(id[1]) + ">]";
+}
+
+bool HasFindingId(const SignatureReport& s, const std::string& id) {
+  for (const auto& f : s.findings) {
+    if (f.id == id) return true;
+  }
+  return false;
+}
+
+TEST(VerifyPdf, ABrokenLaterRevisionStillReportsTheSignedOne) {
+  TempDir dir;
+  Pki pki;
+  auto bytes = ReadFile(SignCongVan(dir, pki), 4 << 20);
+  ASSERT_TRUE(bytes.ok());
+  // An update painting over page 1 (its content stream is object 23 0 in cong-van.pdf) whose
+  // startxref points 3 bytes past its xref table.
+  std::string blue = "0 0 1 rg 0 0 595 842 re f";
+  Bytes broken = testlib::AppendUpdateByHand(*bytes, {{23, testlib::StreamObjectBody("", blue)}},
+                                             TrailerEntries(*bytes, 0), bytes->size() + 3);
+  auto report = VerifyPdf(broken, nullptr, "broken.pdf", Options(pki));
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->signatures.size(), 1u) << RenderText(*report, Language::kEnglish);
+  const auto& s = report->signatures[0];
+  EXPECT_TRUE(s.integrity) << RenderText(*report, Language::kEnglish);
+  EXPECT_TRUE(HasFindingId(s, "modification.unanalysable"))
+      << RenderText(*report, Language::kEnglish);
+  EXPECT_FALSE(HasFindingId(s, "modification.other"));
+  EXPECT_EQ(s.indication, Indication::kIndeterminate);
+  EXPECT_EQ(s.sub_indication, "FORMAT_FAILURE");
+  EXPECT_EQ(s.modifications, "unanalysable");
+  EXPECT_EQ(report->indication, Indication::kIndeterminate);
+  std::string vi = RenderText(*report, Language::kVietnamese);
+  EXPECT_NE(vi.find("không thể phân tích"), std::string::npos) << vi;
+  std::string en = RenderText(*report, Language::kEnglish);
+  EXPECT_NE(en.find("cannot be analysed"), std::string::npos) << en;
+}
+
+TEST(VerifyPdf, AnAppearanceSwapIsInvalidAndNamed) {
+  TempDir dir;
+  Pki pki;
+  auto doc = pdf::Document::Open(TestdataPath("pdf/with-form-fields.pdf"));
+  ASSERT_TRUE(doc.ok());
+  pades::SignOptions o;
+  o.signing_time = kNow;
+  o.durable = false;
+  o.placement.field_name = "LanhDao";
+  o.placement.create_field = false;
+  std::string path = dir.File("form-signed.pdf");
+  auto signed_ok = pades::SignPdf(
+      *doc, {pki.signer.signer, pki.signer.certificate, {pki.root.certificate}}, o, path);
+  ASSERT_TRUE(signed_ok.ok()) << signed_ok.status().ToString();
+  auto bytes = ReadFile(path, 4 << 20);
+  ASSERT_TRUE(bytes.ok());
+  // with-form-fields.pdf: object 11 0 is the appearance stream (/AP /N) of text field SoVanBan
+  // (object 7 0). Overridden with another number shown; the field's /V stays.
+  ASSERT_NE(std::string(bytes->begin(), bytes->end()).find("\n11 0 obj"), std::string::npos);
+  Bytes swapped = testlib::AppendUpdateByHand(
+      *bytes,
+      {{11, testlib::StreamObjectBody("/Type /XObject /Subtype /Form /BBox [0 0 41 16]",
+                                      "BT /Helv 12 Tf 2 4 Td (999/QD-GIA) Tj ET")}},
+      TrailerEntries(*bytes, 0));
+  auto swapped_doc = pdf::Document::FromBytes(std::make_shared<const Bytes>(swapped));
+  auto report =
+      VerifyPdf(swapped, swapped_doc.ok() ? &*swapped_doc : nullptr, "swapped.pdf", Options(pki));
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->signatures.size(), 1u);
+  const auto& s = report->signatures[0];
+  std::string text = RenderText(*report, Language::kEnglish);
+  EXPECT_TRUE(s.integrity) << text;
+  EXPECT_TRUE(HasFindingId(s, "modification.appearance_changed")) << text;
+  EXPECT_FALSE(HasFindingId(s, "modification.other")) << text;
+  EXPECT_EQ(s.indication, Indication::kFailed) << text;
+  EXPECT_NE(s.modifications, "form_filling");
+  std::string vi = RenderText(*report, Language::kVietnamese);
+  EXPECT_NE(vi.find("không phải điền biểu mẫu"), std::string::npos) << vi;
 }
 
 TEST(VerifyCms, DetachedAndEnvelopingSignaturesFromOpenssl) {
