@@ -6,12 +6,17 @@
 # -genconf), never by kyso. Each case asserts the exact indication and finding id; the names
 # start with the class ("policy:", "delta:", ...) so that a run can be counted by class.
 #
-#   verify_cert_rfc5280_test.sh KYSO
+#   verify_cert_rfc5280_test.sh KYSO      (KEEP_WORKDIR=1 keeps the files made)
 set -u
 . "$(dirname "$0")/lib.sh"
 KYSO=$(realpath "$1")
 W=$(mktemp -d)
-[ -n "${KEEP_WORKDIR:-}" ] && echo "work dir: $W" || trap 'rm -rf "$W"' EXIT
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null
+  [ -n "${KEEP_WORKDIR:-}" ] && echo "work dir: $W" || rm -rf "$W"
+}
+trap cleanup EXIT
 cd "$W" || exit 1
 
 P1=2.16.704.1.99.1.1  # config/profiles.json policy OIDs
@@ -495,5 +500,58 @@ expect_failure "pem: an unreadable --untrusted is cert.malformed" cert.malformed
   "$KYSO" verify cert LeafD.pem --trust R.pem --untrusted junk.crl --offline
 expect_failure "pem: an unreadable --ocsp is ocsp.malformed_response" ocsp.malformed_response \
   "$KYSO" verify cert LeafD.pem --trust R.pem --ocsp junk.crl --offline
+
+# =============== the same over HTTP: POST /api/v1/verify ===============
+# The route's trust anchors are the instance's, so the CMS signed here by LeafP1req is not
+# trusted: these cases check that the inputs are read (PEM and DER alike, or a 400), not the
+# verdict.
+export KYSO_DATA=$W/data
+unset KYSO_PASSPHRASE_FILE
+for _ in $(seq 1 50); do
+  PORT=$((20000 + RANDOM % 40000))
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
+done
+URL=http://127.0.0.1:$PORT
+echo '{"pbkdf2_iterations": 2000, "root": {"key": "ec:P-256"}, "issuing": {"key": "ec:P-256"}}' \
+  >fast.json
+"$KYSO" init --demo --config fast.json --base-url "$URL" >/dev/null 2>&1
+"$KYSO" --json serve --listen "127.0.0.1:$PORT" --access-log off >server.json 2>server.err &
+SERVER_PID=$!
+for _ in $(seq 1 200); do grep -q '"port"' server.json 2>/dev/null && break; sleep 0.1; done
+echo "Công văn số 18" >payload.txt
+openssl cms -sign -binary -nodetach -in payload.txt -signer LeafP1req.pem -inkey LeafP1req.key \
+  -certfile CAreq.pem -outform DER -out sig.p7m
+openssl cms -cmsout -inform DER -in sig.p7m -outform PEM -out sig.p7m.pem
+printf -- '-----BEGIN CMS-----\nAAAA\n-----END CMS-----\n' >broken.p7m
+cms_report() {
+  "$KYSO" verify "$1" --trust R.pem --crl R.crl.pem --crl CAreq.crl.der --at "$at" --offline \
+    --format json 2>&1 | jq -e 'del(.file, .verified_at)' 2>/dev/null || echo '(no report)'
+}
+der_report=$(cms_report sig.p7m)
+expect_contains "cms: kyso verify reads a DER CMS signature" '"indication": "VALID"' "$der_report"
+expect_eq "cms: PEM and DER CMS signatures give identical reports" "$der_report" \
+  "$(cms_report sig.p7m.pem)"
+expect_failure "cms: a broken PEM CMS is cms.malformed" cms.malformed \
+  "$KYSO" verify broken.p7m --trust R.pem --offline
+post() { curl -s -w '\n%{http_code}' "$URL/api/v1/verify" "$@"; }
+body() { printf '%s' "$1" | sed '$d' | jq -e 'del(.file, .verified_at)' 2>/dev/null || echo '(no report)'; }
+code() { printf '%s' "$1" | tail -1; }
+der_answer=$(post -F file=@sig.p7m -F crl=@R.crl.der -F "policy=$P1" -F explicit_policy=true)
+pem_answer=$(post -F file=@sig.p7m.pem -F crl=@R.crl.pem -F "policy=$P1" -F explicit_policy=true)
+expect_eq "api: a DER CMS with policy fields and a DER CRL is read (200)" 200 "$(code "$der_answer")"
+expect_eq "api: PEM and DER inputs give identical reports" "$(body "$der_answer")" \
+  "$(body "$pem_answer")"
+answer=$(post -F file=@sig.p7m -F crl=@junk.crl)
+expect_eq "api: an unreadable crl part is a 400 crl.malformed" "400 crl.malformed" \
+  "$(code "$answer") $(printf '%s' "$answer" | sed '$d' | jq -r .error.code)"
+answer=$(post -F file=@sig.p7m -F explicit_policy=perhaps)
+expect_eq "api: a policy flag that is not true/false is a 400 verify.bad_option" \
+  "400 verify.bad_option" "$(code "$answer") $(printf '%s' "$answer" | sed '$d' | jq -r .error.code)"
+answer=$(post -F file=@broken.p7m)
+expect_eq "api: a broken PEM CMS is a 400 cms.malformed" "400 cms.malformed" \
+  "$(code "$answer") $(printf '%s' "$answer" | sed '$d' | jq -r .error.code)"
+kill -TERM "$SERVER_PID" 2>/dev/null
+wait "$SERVER_PID" 2>/dev/null
+SERVER_PID=""
 
 finish
