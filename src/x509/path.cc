@@ -543,6 +543,26 @@ std::optional<int64_t> CrlInteger(X509_CRL* crl, int nid) {
 // complete CRL is then known to be out of date. And with no complete CRL of its scope at all,
 // a delta cannot stand in for one. Either way revocation cannot be decided: a finding on the
 // first certificate of the path (leaf first, the anchor left out) that such a delta is about.
+// The highest cRLNumber among the complete CRLs of `delta`'s scope: same issuer, same
+// authorityKeyIdentifier and issuingDistributionPoint (§6.3.3(c) above); none: nullopt.
+std::optional<int64_t> NewestCompleteFor(X509_CRL* delta, const std::vector<CrlPtr>& crls) {
+  const X509_NAME* issuer = X509_CRL_get_issuer(delta);
+  const std::string aki = CrlExtensionDer(delta, NID_authority_key_identifier);
+  const std::string idp = CrlExtensionDer(delta, NID_issuing_distribution_point);
+  std::optional<int64_t> newest;
+  for (const CrlPtr& complete : crls) {
+    if (CrlInteger(complete.get(), NID_delta_crl)) continue;
+    if (X509_NAME_cmp(X509_CRL_get_issuer(complete.get()), issuer) != 0 ||
+        CrlExtensionDer(complete.get(), NID_authority_key_identifier) != aki ||
+        CrlExtensionDer(complete.get(), NID_issuing_distribution_point) != idp) {
+      continue;
+    }
+    const std::optional<int64_t> number = CrlInteger(complete.get(), NID_crl_number);
+    if (number && (!newest || *number > *newest)) newest = number;
+  }
+  return newest;
+}
+
 std::optional<Finding> CheckDeltaBases(STACK_OF(X509) * chain, const std::vector<CrlPtr>& crls) {
   for (const CrlPtr& delta : crls) {
     const std::optional<int64_t> base = CrlInteger(delta.get(), NID_delta_crl);
@@ -553,19 +573,7 @@ std::optional<Finding> CheckDeltaBases(STACK_OF(X509) * chain, const std::vector
       if (X509_NAME_cmp(X509_get_issuer_name(sk_X509_value(chain, i)), issuer) == 0) depth = i;
     }
     if (depth < 0) continue;  // about no certificate of this path
-    const std::string aki = CrlExtensionDer(delta.get(), NID_authority_key_identifier);
-    const std::string idp = CrlExtensionDer(delta.get(), NID_issuing_distribution_point);
-    std::optional<int64_t> newest_complete;
-    for (const CrlPtr& complete : crls) {
-      if (CrlInteger(complete.get(), NID_delta_crl)) continue;
-      if (X509_NAME_cmp(X509_CRL_get_issuer(complete.get()), issuer) != 0 ||
-          CrlExtensionDer(complete.get(), NID_authority_key_identifier) != aki ||
-          CrlExtensionDer(complete.get(), NID_issuing_distribution_point) != idp) {
-        continue;
-      }
-      const std::optional<int64_t> number = CrlInteger(complete.get(), NID_crl_number);
-      if (number && (!newest_complete || *number > *newest_complete)) newest_complete = number;
-    }
+    const std::optional<int64_t> newest_complete = NewestCompleteFor(delta.get(), crls);
     if (newest_complete && *newest_complete >= *base) continue;
     const std::string delta_number =
         std::to_string(CrlInteger(delta.get(), NID_crl_number).value_or(-1));
@@ -577,6 +585,54 @@ std::optional<Finding> CheckDeltaBases(STACK_OF(X509) * chain, const std::vector
                        : "delta CRL " + delta_number + " (base CRL " + std::to_string(*base) +
                              ") without a complete CRL of its scope",
                    depth};
+  }
+  return std::nullopt;
+}
+
+//= https://www.rfc-editor.org/rfc/rfc5280#section-6.3.3
+//# (a)  Update the local CRL cache by obtaining a complete CRL, a
+//#      delta CRL, or both, as required:
+//#      [...]
+//#           (i)   If use-deltas is set and either the certificate or the
+//#                 CRL contains the freshest CRL extension, obtain a delta
+//#                 CRL with a next update value that is after the current
+//#                 time and can be used to update the locally cached CRL as
+//#                 specified in Section 5.2.4.
+// OpenSSL consults a delta CRL only where the certificate or the complete CRL carries
+// freshestCRL. A delta CRL the caller handed over that the certificate's issuer signed, newer
+// than the complete CRL it builds on, and that lists the certificate is still the issuer's
+// signed word that it is revoked: passing the certificate would call a revoked certificate
+// valid. Run on a path OpenSSL passed (or found no CRL for), so a listing here is one OpenSSL
+// did not read.
+std::optional<Finding> CheckUnconsultedDeltas(STACK_OF(X509) * chain,
+                                              const std::vector<CrlPtr>& crls) {
+  for (const CrlPtr& delta : crls) {
+    const std::optional<int64_t> base = CrlInteger(delta.get(), NID_delta_crl);
+    const std::optional<int64_t> number = CrlInteger(delta.get(), NID_crl_number);
+    const std::optional<int64_t> newest_complete = NewestCompleteFor(delta.get(), crls);
+    if (!base || !number || !newest_complete || *newest_complete < *base ||
+        *number <= *newest_complete) {
+      continue;  // not a delta, or not one that updates the complete CRL in hand
+    }
+    for (int i = 0; i + 1 < sk_X509_num(chain); ++i) {
+      X509* certificate = sk_X509_value(chain, i);
+      if (X509_NAME_cmp(X509_get_issuer_name(certificate), X509_CRL_get_issuer(delta.get())) != 0) {
+        continue;
+      }
+      EVP_PKEY* issuer_key = X509_get0_pubkey(sk_X509_value(chain, i + 1));
+      if (issuer_key == nullptr || X509_CRL_verify(delta.get(), issuer_key) != 1) {
+        DrainOpenSslErrors();
+        continue;
+      }
+      X509_REVOKED* entry = nullptr;
+      // 1: listed; 2: listed as removeFromCRL (§5.3.1: taken off hold), which is no revocation.
+      if (X509_CRL_get0_by_cert(delta.get(), &entry, certificate) == 1) {
+        return Finding{"path.revoked",
+                       "listed in delta CRL " + std::to_string(*number) + " (on complete CRL " +
+                           std::to_string(*newest_complete) + ", no freshestCRL pointing to it)",
+                       i};
+      }
+    }
   }
   return std::nullopt;
 }
@@ -690,11 +746,13 @@ Result<PathResult> VerifyPath(const Certificate& leaf, const PathOptions& option
     for (int i = 0; i < sk_X509_num(chain); ++i) {
       result.chain.push_back(CertificateFor(sk_X509_value(chain, i), leaf, options));
     }
-    // A pass, or no CRL for some certificate, is overruled by a delta CRL that shows the complete
-    // CRLs to be missing or out of date.
+    // A pass, or no CRL for some certificate, is overruled by a delta CRL OpenSSL did not read
+    // that revokes a certificate, or that shows the complete CRLs to be missing or out of date.
     const int error = rc == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx.get());
     if (options.check_revocation && (error == X509_V_OK || error == X509_V_ERR_UNABLE_TO_GET_CRL)) {
-      if (std::optional<Finding> delta = CheckDeltaBases(chain, crls)) {
+      std::optional<Finding> delta = CheckUnconsultedDeltas(chain, crls);
+      if (!delta) delta = CheckDeltaBases(chain, crls);
+      if (delta) {
         Record(std::move(*delta), chain, result);
         return result;
       }

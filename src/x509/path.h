@@ -23,14 +23,18 @@
 // the user-constrained valid policy set of a path that passes.
 //
 // Revocation (§6.3, with check_revocation) is OpenSSL's too, with its extended CRL support:
-// complete and delta CRLs (§5.2.4; a delta only where the certificate or the complete CRL
-// carries freshestCRL, §6.3.3(b)(2)), indirect CRLs and entries with certificateIssuer
-// (§5.2.5, §5.3.3), CRLs named by a distribution point's cRLIssuer, CRLs partitioned by reason
-// (onlySomeReasons: every reason must be covered, §6.3.3(d)-(j)) and CRLs signed with another
-// key of the certificate's issuer (the CRL signer's certificate among `intermediates`, with a
-// path to the same anchor, §6.3.3(f)). path.cc adds the check OpenSSL leaves out: a delta CRL
-// whose base is missing (no complete CRL of its scope numbered at least its BaseCRLNumber)
-// means the complete CRL in hand is out of date, so revocation cannot be decided.
+// complete and delta CRLs (§5.2.4; OpenSSL reads a delta only where the certificate or the
+// complete CRL carries freshestCRL, §6.3.3(a)), indirect CRLs and entries with
+// certificateIssuer (§5.2.5, §5.3.3), CRLs named by a distribution point's cRLIssuer, CRLs
+// partitioned by reason (onlySomeReasons: every reason must be covered, §6.3.3(d)-(j)) and CRLs
+// signed with another key of the certificate's issuer (the CRL signer's certificate among
+// `intermediates`, with a path to the same anchor, §6.3.3(f)). path.cc adds what OpenSSL leaves
+// out about delta CRLs among `crls`:
+//   - one signed by the certificate's issuer, newer than the complete CRL it builds on, that
+//     lists the certificate revokes it even without a freshestCRL pointing to it;
+//   - one whose base is missing (no complete CRL of its scope numbered at least its
+//     BaseCRLNumber) means the complete CRL in hand is out of date or absent, so revocation
+//     cannot be decided (path.crl_delta_base_missing).
 //
 // A basicConstraints extension that is present but not critical in an intermediate CA is
 // accepted: §6.1.4(k) asks only that it be present with cA TRUE (the criticality rule of

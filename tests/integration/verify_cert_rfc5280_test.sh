@@ -277,6 +277,8 @@ crl D.delta2empty R 2 "deltaCRL = critical,ASN1:INTEGER:1"
 crl D.delta3base2 R 3 "deltaCRL = critical,ASN1:INTEGER:2" 
 verify "delta: revoked in the delta CRL on top of its base -> INVALID" \
   INVALID revocation.revoked -- LeafD.pem --trust R.pem --crl D.full1.der --crl D.delta2.der
+verify "delta: revoked in a delta CRL on a complete CRL without freshestCRL -> INVALID" \
+  INVALID revocation.revoked -- LeafD.pem --trust R.pem --crl R.crl.der --crl D.delta2.der
 verify "delta: base and a delta that does not list it -> VALID" \
   VALID - -- LeafD.pem --trust R.pem --crl D.full1.der --crl D.delta2empty.der
 verify "delta: a delta CRL without its base -> INDETERMINATE" \
