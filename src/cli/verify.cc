@@ -7,6 +7,7 @@
 #include "cli/common.h"
 #include "pdf/document.h"
 #include "verify/engine.h"
+#include "x509/pem.h"
 
 namespace kyso::cli {
 
@@ -26,28 +27,34 @@ Result<UnixSeconds> ParseTimeArgument(const std::string& text) {
   return *t;
 }
 
-Result<std::vector<x509::Certificate>> ReadCertificates(const std::vector<std::string>& files) {
-  std::vector<x509::Certificate> out;
+// Every object of `kind` in each file, PEM or DER (x509/pem.h); an unreadable file is an
+// error naming it.
+Result<std::vector<Bytes>> ReadDerFiles(const std::vector<std::string>& files, x509::DerKind kind) {
+  std::vector<Bytes> out;
   for (const auto& f : files) {
-    KYSO_ASSIGN_OR_RETURN(Bytes bytes, ReadFile(f, 4 << 20));
-    std::string_view text = AsString(bytes);
-    if (text.find("-----BEGIN") != std::string_view::npos) {
-      auto all = x509::Certificate::AllFromPem(text);
-      if (!all.ok()) return all.status().WithContext(f);
-      out.insert(out.end(), all->begin(), all->end());
-    } else {
-      auto one = x509::Certificate::FromDer(bytes);
-      if (!one.ok()) return one.status().WithContext(f);
-      out.push_back(std::move(one).value());
-    }
+    KYSO_ASSIGN_OR_RETURN(Bytes bytes, ReadFile(f, 64 << 20));
+    auto objects = x509::DerObjectsOf(bytes, kind);
+    if (!objects.ok()) return objects.status().WithContext(f);
+    for (Bytes& der : *objects) out.push_back(std::move(der));
+  }
+  return out;
+}
+
+Result<std::vector<x509::Certificate>> ReadCertificates(const std::vector<std::string>& files) {
+  KYSO_ASSIGN_OR_RETURN(auto ders, ReadDerFiles(files, x509::DerKind::kCertificate));
+  std::vector<x509::Certificate> out;
+  for (const Bytes& der : ders) {
+    KYSO_ASSIGN_OR_RETURN(x509::Certificate c, x509::Certificate::FromDer(der));
+    out.push_back(std::move(c));
   }
   return out;
 }
 
 struct VerifyArgs {
   std::string file, content, lang = "vi", at, format = "text";
-  std::vector<std::string> trust, untrusted, crls;
+  std::vector<std::string> trust, untrusted, crls, ocsp, policies;
   bool offline = false;
+  bool explicit_policy = false, inhibit_policy_mapping = false, inhibit_any_policy = false;
 };
 
 Result<verify::VerifyOptions> MakeOptions(const Globals& g, const VerifyArgs& a) {
@@ -66,10 +73,12 @@ Result<verify::VerifyOptions> MakeOptions(const Globals& g, const VerifyArgs& a)
   }
   KYSO_ASSIGN_OR_RETURN(auto untrusted, ReadCertificates(a.untrusted));
   options.untrusted.insert(options.untrusted.end(), untrusted.begin(), untrusted.end());
-  for (const auto& f : a.crls) {
-    KYSO_ASSIGN_OR_RETURN(Bytes crl, ReadFile(f, 64 << 20));
-    options.crls.push_back(std::move(crl));
-  }
+  KYSO_ASSIGN_OR_RETURN(options.crls, ReadDerFiles(a.crls, x509::DerKind::kCrl));
+  KYSO_ASSIGN_OR_RETURN(options.ocsp_responses, ReadDerFiles(a.ocsp, x509::DerKind::kOcspResponse));
+  options.policy.initial_policies = a.policies;
+  options.policy.explicit_policy = a.explicit_policy;
+  options.policy.inhibit_policy_mapping = a.inhibit_policy_mapping;
+  options.policy.inhibit_any_policy = a.inhibit_any_policy;
   return options;
 }
 
@@ -86,7 +95,7 @@ int Render(const Globals& g, const VerifyArgs& a, const verify::DocumentReport& 
   return report.indication == verify::Indication::kPassed ? 0 : 1;
 }
 
-// What the bytes are: a PDF, a CMS SignedData (DER or PEM "PKCS7"/"CMS"), or neither.
+// What the bytes are: a PDF, a DER CMS SignedData, or neither (PEM is decoded by the caller).
 enum class Kind { kPdf, kCms, kUnknown };
 Kind Sniff(ByteSpan bytes) {
   std::string_view head = AsString(bytes.first(std::min<size_t>(bytes.size(), 1024)));
@@ -104,7 +113,17 @@ void AddVerify(CLI::App& app, Globals& g, int& rc) {
   auto add_common = [a](CLI::App* c) {
     c->add_option("--trust", a->trust, "Trust anchors, PEM or DER (default: this instance's CAs)");
     c->add_option("--untrusted", a->untrusted, "More intermediate certificates");
-    c->add_option("--crl", a->crls, "CRL files (DER) to use");
+    c->add_option("--crl", a->crls, "CRL files to use (complete or delta; PEM or DER)");
+    c->add_option("--ocsp", a->ocsp, "OCSP response files to use (PEM or DER)");
+    c->add_option("--policy", a->policies,
+                  "An acceptable certificate policy OID (repeatable; RFC 5280 "
+                  "user-initial-policy-set, default anyPolicy)");
+    c->add_flag("--explicit-policy", a->explicit_policy,
+                "Require a valid policy for the whole path (initial-explicit-policy)");
+    c->add_flag("--inhibit-policy-mapping", a->inhibit_policy_mapping,
+                "Do not follow policy mappings (initial-policy-mapping-inhibit)");
+    c->add_flag("--inhibit-any-policy", a->inhibit_any_policy,
+                "Do not let anyPolicy stand for other policies (initial-any-policy-inhibit)");
     c->add_flag("--offline", a->offline, "Use only the revocation data embedded in the file");
     c->add_option("--at", a->at, "Validate at this time (RFC 3339 or Unix seconds)");
     c->add_option("--lang", a->lang, "Report language: vi (default) or en")
@@ -134,7 +153,18 @@ void AddVerify(CLI::App& app, Globals& g, int& rc) {
       rc = ReportError(g, bytes.status().WithContext(a->file));
       return;
     }
-    switch (Sniff(*bytes)) {
+    Kind kind = Sniff(*bytes);
+    if (kind == Kind::kUnknown && AsString(*bytes).find("-----BEGIN") != std::string_view::npos) {
+      // A PEM CMS signature ("CMS", "PKCS7"): its DER, or an error when it is not one.
+      auto der = x509::DerObjectsOf(*bytes, x509::DerKind::kCms);
+      if (!der.ok()) {
+        rc = ReportError(g, der.status().WithContext(a->file));
+        return;
+      }
+      *bytes = std::move(der->front());
+      kind = Kind::kCms;
+    }
+    switch (kind) {
       case Kind::kPdf: {
         // A PDF that QPDF would have to repair still gets a verdict (its DSS is not read).
         auto document = pdf::Document::Open(a->file);

@@ -103,6 +103,9 @@ void CheckRevocation(SignatureReport& r, const x509::Certificate& leaf,
   for (const auto& der : pools.ocsp_responses) {
     if (judge_ocsp(der, "embedded OCSP")) return;
   }
+  for (const auto& der : options.ocsp_responses) {
+    if (judge_ocsp(der, "OCSP response given")) return;
+  }
   auto judge_crls = [&](const std::vector<Bytes>& crls, const std::string& source) -> bool {
     if (crls.empty()) return false;
     x509::PathOptions with_crls = path_options;
@@ -122,6 +125,11 @@ void CheckRevocation(SignatureReport& r, const x509::Certificate& leaf,
       Fail(r, Indication::kFailed, "REVOKED");
       return true;
     }
+    // Why these CRLs settle nothing (revocation.crl_missing, .crl_invalid,
+    // .crl_delta_base_missing): other sources may still decide.
+    const std::string& id = checked->error_id;
+    Add(r, "revocation." + id.substr(id.find('.') + 1), Severity::kWarning,
+        source + ": " + checked->detail);
     return false;
   };
   std::vector<Bytes> crls = pools.crls;
@@ -164,6 +172,7 @@ void CheckCertificate(SignatureReport& r, const x509::Certificate& leaf, const P
   path.intermediates.insert(path.intermediates.end(), options.untrusted.begin(),
                             options.untrusted.end());
   path.at = at;
+  path.policy = options.policy;
   auto result = x509::VerifyPath(leaf, path);
   if (!result.ok()) {
     Add(r, result.status().id(), Severity::kError, result.status().message());
@@ -184,12 +193,17 @@ void CheckCertificate(SignatureReport& r, const x509::Certificate& leaf, const P
                        : "OUT_OF_BOUNDS_NO_POE");
     } else if (id == "path.revoked") {
       Fail(r, Indication::kFailed, "REVOKED");
+    } else if (id == "path.policy") {
+      // ETSI TS 119 102-1 Table 5: the chain does not meet the validation constraints (here
+      // the certificate policies the path or the caller require).
+      Fail(r, Indication::kIndeterminate, "CHAIN_CONSTRAINTS_FAILURE");
     } else {
       Fail(r, Indication::kIndeterminate, "CERTIFICATE_CHAIN_GENERAL_FAILURE");
     }
     return;
   }
   r.chain = "trusted";
+  r.valid_policies = result->valid_policies;
   r.certificate_valid_at_time = true;
   auto ext = leaf.extensions();
   bool ku_ok = ext.key_usage.empty() ||
@@ -421,6 +435,7 @@ void CheckDocumentTimeStamp(SignatureReport& r, ByteSpan token_der,
   r.validation_time = *path.at;
   if (tsa.ok() && tsa->valid) {
     r.chain = "trusted";
+    r.valid_policies = tsa->valid_policies;
     r.certificate_valid_at_time = true;
     r.revocation = "not checked";
   } else {

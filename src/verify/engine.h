@@ -25,6 +25,7 @@
 #include "pdf/document.h"
 #include "verify/report.h"
 #include "x509/certificate.h"
+#include "x509/path.h"
 
 namespace kyso::verify {
 
@@ -40,10 +41,14 @@ class OnlineRevocation {
 struct VerifyOptions {
   std::vector<x509::Certificate> trust_anchors;  // default: the local instance's CAs
   std::vector<x509::Certificate> untrusted;      // more intermediates for path building
-  std::vector<Bytes> crls;                       // more CRLs (--crl)
-  bool offline = false;                          // embedded revocation data only
-  std::optional<UnixSeconds> at;                 // validate at this time instead
-  UnixSeconds now = 0;                           // injected clock
+  std::vector<Bytes> crls;                       // more CRLs, DER (--crl)
+  std::vector<Bytes> ocsp_responses;             // more OCSP responses, DER (--ocsp)
+  // RFC 5280 §6.1.1 initial policy inputs for the signer's path (--policy, --explicit-policy,
+  // --inhibit-policy-mapping, --inhibit-any-policy); time-stamping units' paths do without.
+  x509::PolicyInputs policy;
+  bool offline = false;           // embedded revocation data only
+  std::optional<UnixSeconds> at;  // validate at this time instead
+  UnixSeconds now = 0;            // injected clock
   OnlineRevocation* online = nullptr;
 };
 

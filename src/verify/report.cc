@@ -69,6 +69,7 @@ struct Labels {
   const char* not_valid;
   const char* cert_period;
   const char* chain;
+  const char* policies;
   const char* revocation;
   const char* algorithms;
   const char* findings;
@@ -100,6 +101,7 @@ constexpr Labels kVietnamese = {
     "KHÔNG hợp lệ",
     "Thời hạn chứng thư",
     "Chuỗi chứng thực",
+    "Chính sách chứng thư hợp lệ",
     "Tình trạng thu hồi",
     "Thuật toán",
     "Chi tiết",
@@ -131,6 +133,7 @@ constexpr Labels kEnglish = {
     "NOT valid",
     "Certificate validity",
     "Certificate chain",
+    "Valid certificate policies",
     "Revocation",
     "Algorithms",
     "Findings",
@@ -269,6 +272,13 @@ std::vector<std::pair<std::string, std::string>> Rows(const SignatureReport& s, 
   if (!s.modifications.empty()) rows.emplace_back(L.modifications, Word(s.modifications, l));
   rows.emplace_back(L.validity_at_time, s.certificate_valid_at_time ? L.valid : L.not_valid);
   if (!s.chain.empty()) rows.emplace_back(L.chain, Word(s.chain, l));
+  if (s.chain == "trusted") {
+    std::string policies;
+    for (const auto& oid : s.valid_policies) {
+      policies += (policies.empty() ? "" : ", ") + (oid == "2.5.29.32.0" ? "anyPolicy" : oid);
+    }
+    rows.emplace_back(L.policies, policies.empty() ? L.none : policies);
+  }
   if (!s.revocation.empty()) {
     rows.emplace_back(L.revocation,
                       Word(s.revocation, l) +
@@ -341,6 +351,7 @@ std::string RenderJson(const DocumentReport& report) {
     j["modifications"] = s.modifications;
     j["certificate_valid_at_time"] = s.certificate_valid_at_time;
     j["chain"] = s.chain;
+    if (s.chain == "trusted") j["valid_policies"] = s.valid_policies;
     j["revocation"] = {{"status", s.revocation}, {"source", s.revocation_source}};
     j["digest_algorithm"] = s.digest_algorithm;
     j["signature_algorithm"] = s.signature_algorithm;

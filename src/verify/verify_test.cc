@@ -307,5 +307,35 @@ TEST(VerifyCms, DetachedAndEnvelopingSignaturesFromOpenssl) {
   EXPECT_EQ(garbage->signatures[0].sub_indication, "FORMAT_FAILURE");
 }
 
+// The valid policy set is part of the report: JSON and both languages of the text.
+TEST(VerifyCertificate, ReportsTheValidPolicySetAndTheCallersPolicyInputs) {
+  x509::Extensions leaf = Leaf();
+  leaf.policy_oids = {"2.16.704.1.99.1.1"};
+  Pki pki;
+  pki.signer = MakeParty("/C=VN/CN=Policy leaf", &pki.root, leaf, 3);
+  VerifyOptions options = Options(pki);
+  DocumentReport report = VerifyCertificate(pki.signer.certificate, "leaf.pem", options);
+  ASSERT_EQ(report.indication, Indication::kPassed) << RenderJson(report);
+  EXPECT_EQ(report.signatures[0].valid_policies, std::vector<std::string>{"2.16.704.1.99.1.1"});
+  EXPECT_NE(RenderJson(report).find("\"valid_policies\": [\n        \"2.16.704.1.99.1.1\""),
+            std::string::npos)
+      << RenderJson(report);
+  EXPECT_NE(RenderText(report, Language::kVietnamese)
+                .find("Chính sách chứng thư hợp lệ: 2.16.704.1.99.1.1"),
+            std::string::npos);
+  EXPECT_NE(
+      RenderText(report, Language::kEnglish).find("Valid certificate policies: 2.16.704.1.99.1.1"),
+      std::string::npos);
+
+  // An initial policy set the path does not meet, with an explicit policy required.
+  options.policy.initial_policies = {"2.16.704.1.99.1.2"};
+  options.policy.explicit_policy = true;
+  report = VerifyCertificate(pki.signer.certificate, "leaf.pem", options);
+  EXPECT_EQ(report.indication, Indication::kIndeterminate);
+  EXPECT_EQ(report.sub_indication, "CHAIN_CONSTRAINTS_FAILURE");
+  ASSERT_FALSE(report.signatures[0].findings.empty());
+  EXPECT_EQ(report.signatures[0].findings[0].id, "certificate.policy");
+}
+
 }  // namespace
 }  // namespace kyso::verify

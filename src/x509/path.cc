@@ -22,6 +22,7 @@ using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free
 using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
 using CrlPtr = std::unique_ptr<X509_CRL, Deleter<X509_CRL, X509_CRL_free>>;
 using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, Deleter<ASN1_OBJECT, ASN1_OBJECT_free>>;
+using internal::Asn1IntegerPtr;
 using EkuPtr =
     std::unique_ptr<EXTENDED_KEY_USAGE, Deleter<EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free>>;
 
@@ -31,9 +32,16 @@ struct X509StackFree {
   void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }
 };
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackFree>;
+// Likewise for CRLs: the stack only, the CRLs belong to their CrlPtr.
+struct X509CrlStackFree {
+  void operator()(STACK_OF(X509_CRL) * stack) const { sk_X509_CRL_free(stack); }
+};
+using X509CrlStackPtr = std::unique_ptr<STACK_OF(X509_CRL), X509CrlStackFree>;
 
 // id-kp-documentSigning (RFC 9336 §3.1); OpenSSL 3.0 has no name for it.
 constexpr const char* kDocumentSigningOid = "1.3.6.1.5.5.7.3.36";
+// anyPolicy (RFC 5280 §4.2.1.4).
+constexpr const char* kAnyPolicyOid = "2.5.29.32.0";
 
 // The OpenSSL verifier's reasons, grouped by what the caller can tell a user.
 const char* ErrorIdFor(int error) {
@@ -159,14 +167,30 @@ const char* ErrorIdFor(int error) {
 // root its own CRL serves; for an anchor that is not self-signed (a pinned intermediate) it
 // would want one from the anchor's issuer, which is not there. So a missing CRL for a
 // certificate from the trust store is not a failure. Stateless, so thread-safe.
+//
+//= https://www.rfc-editor.org/rfc/rfc5280#section-6.1.4
+//# (k)  If certificate i is a version 3 certificate, verify that the
+//#      basicConstraints extension is present and that cA is set to
+//#      TRUE.  (If certificate i is a version 1 or version 2
+//#      certificate, then the application MUST either verify that
+//#      certificate i is a CA certificate through out-of-band means
+//#      or reject the certificate.
+// Criticality is the issuing CA's duty (§4.2.1.9), not a validation step: OpenSSL's
+// X509_V_FLAG_X509_STRICT rejects a non-critical basicConstraints, which is overridden here for
+// the certificates of the path. A trust anchor with one still fails (the §4 profile rule kyso
+// applies to anchors, as x509-limbo expects).
 int VerifyCallback(int ok, X509_STORE_CTX* ctx) {
   if (ok == 1) return 1;
   const int depth = X509_STORE_CTX_get_error_depth(ctx);
-  if (X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL &&
-      depth >= X509_STORE_CTX_get_num_untrusted(ctx)) {
-    return 1;
+  const bool from_trust_store = depth >= X509_STORE_CTX_get_num_untrusted(ctx);
+  switch (X509_STORE_CTX_get_error(ctx)) {
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+      return from_trust_store ? 1 : 0;
+    case X509_V_ERR_CA_BCONS_NOT_CRITICAL:
+      return from_trust_store ? 0 : 1;
+    default:
+      return 0;
   }
-  return 0;
 }
 
 // The caller's Certificate for an X509 the verifier put in the chain (the same pointers it was
@@ -413,6 +437,216 @@ std::optional<Finding> CheckDepth(STACK_OF(X509) * chain, int max_depth) {
   return std::nullopt;
 }
 
+// The initial policy inputs (§6.1.1(c), (e), (f), (g)) as OpenSSL verify parameters. Policy
+// processing itself is always on, so that the constraints of the path's CAs apply.
+Status SetPolicyInputs(X509_VERIFY_PARAM* param, const PolicyInputs& policy) {
+  unsigned long flags = X509_V_FLAG_POLICY_CHECK;
+  if (policy.explicit_policy) flags |= X509_V_FLAG_EXPLICIT_POLICY;
+  if (policy.inhibit_policy_mapping) flags |= X509_V_FLAG_INHIBIT_MAP;
+  if (policy.inhibit_any_policy) flags |= X509_V_FLAG_INHIBIT_ANY;
+  X509_VERIFY_PARAM_set_flags(param, flags);
+  //= https://www.rfc-editor.org/rfc/rfc5280#section-6.1.1
+  //# (c)  user-initial-policy-set: A set of certificate policy
+  //#      identifiers naming the policies that are acceptable to the
+  //#      certificate user.  The user-initial-policy-set contains the
+  //#      special value any-policy if the user is not concerned about
+  //#      certificate policy.
+  // OpenSSL does not read an empty set as any-policy: with no policy given, its user policy set
+  // stays empty and every path under requireExplicitPolicy fails (`openssl verify
+  // -policy_check` does just that). So anyPolicy is said explicitly.
+  const std::vector<std::string> any_policy = {kAnyPolicyOid};
+  for (const std::string& text :
+       policy.initial_policies.empty() ? any_policy : policy.initial_policies) {
+    const char* oid = text == "anyPolicy" ? kAnyPolicyOid : text.c_str();
+    Asn1ObjectPtr obj(OBJ_txt2obj(oid, /*no_name=*/1));
+    if (!obj) {
+      DrainOpenSslErrors();
+      return InvalidArgument("path.bad_option", "not a policy OID: " + text);
+    }
+    if (X509_VERIFY_PARAM_add0_policy(param, obj.get()) != 1) {
+      return Internal("path.internal", "out of memory: " + DrainOpenSslErrors());
+    }
+    obj.release();  // add0: the parameters own it now
+  }
+  return Status::Ok();
+}
+
+std::string OidText(const ASN1_OBJECT* obj) {
+  char buf[128];
+  const int n = OBJ_obj2txt(buf, sizeof buf, obj, /*no_name=*/1);
+  return n > 0 && n < static_cast<int>(sizeof buf) ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+//= https://www.rfc-editor.org/rfc/rfc5280#section-6.1.5
+//# (g)  Calculate the intersection of the valid_policy_tree and the
+//#      user-initial-policy-set, as follows:
+// OpenSSL keeps that intersection as the tree's user policies (its authority set when the
+// user-initial-policy-set is anyPolicy); no tree means the valid_policy_tree is NULL.
+std::vector<std::string> ValidPolicies(X509_STORE_CTX* ctx) {
+  std::vector<std::string> out;
+  X509_POLICY_TREE* tree = X509_STORE_CTX_get0_policy_tree(ctx);
+  if (tree == nullptr) return out;
+  STACK_OF(X509_POLICY_NODE)* nodes = X509_policy_tree_get0_user_policies(tree);
+  for (int i = 0; i < sk_X509_POLICY_NODE_num(nodes); ++i) {
+    const X509_POLICY_NODE* node = sk_X509_POLICY_NODE_value(nodes, i);
+    std::string oid = OidText(X509_policy_node_get0_policy(node));
+    if (!oid.empty() && std::find(out.begin(), out.end(), oid) == out.end()) {
+      out.push_back(std::move(oid));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The DER of a CRL's extension `nid`, "" when absent (to compare scopes, §6.3.3(c)).
+std::string CrlExtensionDer(X509_CRL* crl, int nid) {
+  const int index = X509_CRL_get_ext_by_NID(crl, nid, -1);
+  if (index < 0) return "";
+  const ASN1_OCTET_STRING* value = X509_EXTENSION_get_data(X509_CRL_get_ext(crl, index));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                     static_cast<size_t>(ASN1_STRING_length(value)));
+}
+
+std::optional<int64_t> CrlInteger(X509_CRL* crl, int nid) {
+  Asn1IntegerPtr value(
+      static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, nid, nullptr, nullptr)));
+  int64_t v = 0;
+  if (!value || ASN1_INTEGER_get_int64(&v, value.get()) != 1) {
+    DrainOpenSslErrors();
+    return std::nullopt;
+  }
+  return v;
+}
+
+//= https://www.rfc-editor.org/rfc/rfc5280#section-5.2.4
+//# An application can construct a CRL that is complete for a given scope, at the current
+//# time, in either of the following ways:
+//#
+//#    (a) by retrieving the current delta CRL for that scope, and
+//#        combining it with an issued complete CRL for that scope that
+//#        has a cRLNumber greater than or equal to the cRLNumber of the
+//#        base CRL referenced in the delta CRL; or
+//
+//= https://www.rfc-editor.org/rfc/rfc5280#section-6.3.3
+//# (c)  If use-deltas is set, verify the issuer and scope of the
+//#      delta CRL as follows:
+//#      (1)  Verify that the delta CRL issuer matches the complete CRL
+//#           issuer.
+//#      (2)  If the complete CRL includes an issuing distribution point
+//#           (IDP) CRL extension, check that the delta CRL contains a
+//#           matching IDP CRL extension.  [...]
+//#      (3)  Verify that the delta CRL authority key identifier
+//#           extension matches complete CRL authority key identifier
+//#           extension.
+// OpenSSL skips a delta CRL it cannot combine and decides on the complete CRL alone, so a
+// delta announcing a newer base than the complete CRL in hand would go unnoticed: the
+// complete CRL is then known to be out of date. And with no complete CRL of its scope at all,
+// a delta cannot stand in for one. Either way revocation cannot be decided: a finding on the
+// first certificate of the path (leaf first, the anchor left out) that such a delta is about.
+// The highest cRLNumber among the complete CRLs of `delta`'s scope: same issuer, same
+// authorityKeyIdentifier and issuingDistributionPoint (§6.3.3(c) above); none: nullopt.
+std::optional<int64_t> NewestCompleteFor(X509_CRL* delta, const std::vector<CrlPtr>& crls) {
+  const X509_NAME* issuer = X509_CRL_get_issuer(delta);
+  const std::string aki = CrlExtensionDer(delta, NID_authority_key_identifier);
+  const std::string idp = CrlExtensionDer(delta, NID_issuing_distribution_point);
+  std::optional<int64_t> newest;
+  for (const CrlPtr& complete : crls) {
+    if (CrlInteger(complete.get(), NID_delta_crl)) continue;
+    if (X509_NAME_cmp(X509_CRL_get_issuer(complete.get()), issuer) != 0 ||
+        CrlExtensionDer(complete.get(), NID_authority_key_identifier) != aki ||
+        CrlExtensionDer(complete.get(), NID_issuing_distribution_point) != idp) {
+      continue;
+    }
+    const std::optional<int64_t> number = CrlInteger(complete.get(), NID_crl_number);
+    if (number && (!newest || *number > *newest)) newest = number;
+  }
+  return newest;
+}
+
+std::optional<Finding> CheckDeltaBases(STACK_OF(X509) * chain, const std::vector<CrlPtr>& crls) {
+  for (const CrlPtr& delta : crls) {
+    const std::optional<int64_t> base = CrlInteger(delta.get(), NID_delta_crl);
+    if (!base) continue;
+    const X509_NAME* issuer = X509_CRL_get_issuer(delta.get());
+    int depth = -1;
+    for (int i = 0; i + 1 < sk_X509_num(chain) && depth < 0; ++i) {
+      if (X509_NAME_cmp(X509_get_issuer_name(sk_X509_value(chain, i)), issuer) == 0) depth = i;
+    }
+    if (depth < 0) continue;  // about no certificate of this path
+    const std::optional<int64_t> newest_complete = NewestCompleteFor(delta.get(), crls);
+    if (newest_complete && *newest_complete >= *base) continue;
+    const std::string delta_number =
+        std::to_string(CrlInteger(delta.get(), NID_crl_number).value_or(-1));
+    return Finding{"path.crl_delta_base_missing",
+                   newest_complete
+                       ? "delta CRL " + delta_number + " is based on CRL " + std::to_string(*base) +
+                             ", newer than the complete CRL " + std::to_string(*newest_complete) +
+                             " in hand"
+                       : "delta CRL " + delta_number + " (base CRL " + std::to_string(*base) +
+                             ") without a complete CRL of its scope",
+                   depth};
+  }
+  return std::nullopt;
+}
+
+//= https://www.rfc-editor.org/rfc/rfc5280#section-6.3.3
+//# (a)  Update the local CRL cache by obtaining a complete CRL, a
+//#      delta CRL, or both, as required:
+//#      [...]
+//#           (i)   If use-deltas is set and either the certificate or the
+//#                 CRL contains the freshest CRL extension, obtain a delta
+//#                 CRL with a next update value that is after the current
+//#                 time and can be used to update the locally cached CRL as
+//#                 specified in Section 5.2.4.
+// OpenSSL consults a delta CRL only where the certificate or the complete CRL carries
+// freshestCRL. A delta CRL the caller handed over that the certificate's issuer signed, newer
+// than the complete CRL it builds on, and that lists the certificate is still the issuer's
+// signed word that it is revoked: passing the certificate would call a revoked certificate
+// valid. Run on a path OpenSSL passed (or found no CRL for), so a listing here is one OpenSSL
+// did not read.
+std::optional<Finding> CheckUnconsultedDeltas(STACK_OF(X509) * chain,
+                                              const std::vector<CrlPtr>& crls) {
+  for (const CrlPtr& delta : crls) {
+    const std::optional<int64_t> base = CrlInteger(delta.get(), NID_delta_crl);
+    const std::optional<int64_t> number = CrlInteger(delta.get(), NID_crl_number);
+    const std::optional<int64_t> newest_complete = NewestCompleteFor(delta.get(), crls);
+    if (!base || !number || !newest_complete || *newest_complete < *base ||
+        *number <= *newest_complete) {
+      continue;  // not a delta, or not one that updates the complete CRL in hand
+    }
+    for (int i = 0; i + 1 < sk_X509_num(chain); ++i) {
+      X509* certificate = sk_X509_value(chain, i);
+      if (X509_NAME_cmp(X509_get_issuer_name(certificate), X509_CRL_get_issuer(delta.get())) != 0) {
+        continue;
+      }
+      EVP_PKEY* issuer_key = X509_get0_pubkey(sk_X509_value(chain, i + 1));
+      if (issuer_key == nullptr || X509_CRL_verify(delta.get(), issuer_key) != 1) {
+        DrainOpenSslErrors();
+        continue;
+      }
+      X509_REVOKED* entry = nullptr;
+      // 1: listed; 2: listed as removeFromCRL (§5.3.1: taken off hold), which is no revocation.
+      if (X509_CRL_get0_by_cert(delta.get(), &entry, certificate) == 1) {
+        return Finding{"path.revoked",
+                       "listed in delta CRL " + std::to_string(*number) + " (on complete CRL " +
+                           std::to_string(*newest_complete) + ", no freshestCRL pointing to it)",
+                       i};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// A finding of kyso's own checks as the result's failure, with the depth and subject.
+void Record(Finding finding, STACK_OF(X509) * chain, PathResult& result) {
+  result.error_id = std::move(finding.id);
+  result.depth = finding.depth;
+  result.detail = finding.detail + " at depth " + std::to_string(result.depth);
+  if (std::string subject = SubjectOf(sk_X509_value(chain, result.depth)); !subject.empty()) {
+    result.detail += " (" + subject + ")";
+  }
+}
+
 }  // namespace
 
 Result<PathResult> VerifyPath(const Certificate& leaf, const PathOptions& options) {
@@ -421,6 +655,13 @@ Result<PathResult> VerifyPath(const Certificate& leaf, const PathOptions& option
     return InvalidArgument("path.bad_option", "max_depth must not be negative");
   }
 
+  // The CRLs go to the context, not the store: OpenSSL looks CRLs up in a store by the
+  // certificate's issuer name only, so an indirect CRL (another issuer, named by cRLIssuer)
+  // would never be found there; the context's list is searched whole (and handed to the
+  // validation of a CRL issuer's own path).
+  std::vector<CrlPtr> crls;
+  X509CrlStackPtr crl_stack(sk_X509_CRL_new_null());
+  if (!crl_stack) return Internal("path.internal", "out of memory: " + DrainOpenSslErrors());
   StorePtr store(X509_STORE_new());
   StoreCtxPtr ctx(X509_STORE_CTX_new());
   X509StackPtr untrusted(sk_X509_new_null());
@@ -449,21 +690,29 @@ Result<PathResult> VerifyPath(const Certificate& leaf, const PathOptions& option
         return InvalidArgument("path.bad_crl", "CRL " + std::to_string(i) +
                                                    " is not a DER CRL: " + DrainOpenSslErrors());
       }
-      X509_STORE_add_crl(store.get(), crl.get());  // takes its own reference
+      if (sk_X509_CRL_push(crl_stack.get(), crl.get()) <= 0) {
+        return Internal("path.internal", "out of memory: " + DrainOpenSslErrors());
+      }
+      crls.push_back(std::move(crl));
     }
   }
 
   if (X509_STORE_CTX_init(ctx.get(), store.get(), leaf.openssl(), untrusted.get()) != 1) {
     return Internal("path.internal", "X509_STORE_CTX_init: " + DrainOpenSslErrors());
   }
+  X509_STORE_CTX_set0_crls(ctx.get(), crl_stack.get());  // not owned; declared before ctx
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   // The §4 profile checks on every certificate of the path (see path.h).
   unsigned long flags = X509_V_FLAG_X509_STRICT;
   if (partial_chain) flags |= X509_V_FLAG_PARTIAL_CHAIN;
   if (options.check_revocation) {
-    flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_USE_DELTAS;
+    // EXTENDED_CRL_SUPPORT: indirect CRLs, cRLIssuer, reason partitions and CRL signers other
+    // than the certificate's issuer (see path.h).
+    flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_USE_DELTAS |
+             X509_V_FLAG_EXTENDED_CRL_SUPPORT;
   }
   X509_VERIFY_PARAM_set_flags(param, flags);
+  KYSO_RETURN_IF_ERROR(SetPolicyInputs(param, options.policy));
   if (options.at) X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(*options.at));
   if (options.max_depth) {
     // OpenSSL counts self-issued intermediates too: leave room for them while it builds the
@@ -497,6 +746,17 @@ Result<PathResult> VerifyPath(const Certificate& leaf, const PathOptions& option
     for (int i = 0; i < sk_X509_num(chain); ++i) {
       result.chain.push_back(CertificateFor(sk_X509_value(chain, i), leaf, options));
     }
+    // A pass, or no CRL for some certificate, is overruled by a delta CRL OpenSSL did not read
+    // that revokes a certificate, or that shows the complete CRLs to be missing or out of date.
+    const int error = rc == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx.get());
+    if (options.check_revocation && (error == X509_V_OK || error == X509_V_ERR_UNABLE_TO_GET_CRL)) {
+      std::optional<Finding> delta = CheckUnconsultedDeltas(chain, crls);
+      if (!delta) delta = CheckDeltaBases(chain, crls);
+      if (delta) {
+        Record(std::move(*delta), chain, result);
+        return result;
+      }
+    }
   }
   if (rc != 1) {
     const int error = X509_STORE_CTX_get_error(ctx.get());
@@ -516,12 +776,7 @@ Result<PathResult> VerifyPath(const Certificate& leaf, const PathOptions& option
   std::optional<Finding> finding = CheckProfile(chain);
   if (!finding && options.max_depth) finding = CheckDepth(chain, *options.max_depth);
   if (finding) {
-    result.error_id = std::move(finding->id);
-    result.depth = finding->depth;
-    result.detail = finding->detail + " at depth " + std::to_string(result.depth);
-    if (std::string subject = SubjectOf(sk_X509_value(chain, result.depth)); !subject.empty()) {
-      result.detail += " (" + subject + ")";
-    }
+    Record(std::move(*finding), chain, result);
     return result;
   }
 
@@ -533,6 +788,7 @@ Result<PathResult> VerifyPath(const Certificate& leaf, const PathOptions& option
     return result;
   }
   result.valid = true;
+  result.valid_policies = ValidPolicies(ctx.get());
   return result;
 }
 

@@ -12,6 +12,7 @@
 #include "http/multipart.h"
 #include "pades/visible.h"
 #include "pdf/document.h"
+#include "x509/pem.h"
 
 namespace kyso::api {
 
@@ -202,6 +203,17 @@ void AddSigningRoutes(http::Router& router, const SigningServices* services) {
               [services](http::Request& r) { return Verify(*services, r); }});
 }
 
+// "true"/"false" (or absent: false) form fields; anything else is a 400.
+Result<bool> FormFlag(const std::map<std::string, std::vector<std::string>>& fields,
+                      const std::string& name) {
+  auto it = fields.find(name);
+  if (it == fields.end()) return false;
+  const std::string& value = it->second.back();
+  if (value == "true" || value == "1") return true;
+  if (value == "false" || value == "0" || value.empty()) return false;
+  return InvalidArgument("verify.bad_option", name + " must be true or false");
+}
+
 Response Verify(const SigningServices& s, http::Request& request) {
   if (s.clock == nullptr) {
     return Response::Error(503, "verify.unavailable", "verification is not configured");
@@ -210,25 +222,60 @@ Response Verify(const SigningServices& s, http::Request& request) {
   if (!parts.ok()) return Response::FromStatus(parts.status());
   const http::MultipartPart* file = nullptr;
   const http::MultipartPart* content = nullptr;
-  std::map<std::string, std::string> fields;
+  verify::VerifyOptions options;
+  // Text fields by name; `policy` may repeat.
+  std::map<std::string, std::vector<std::string>> fields;
   for (const auto& part : *parts) {
     if (part.name == "file") {
       file = &part;
     } else if (part.name == "content") {
       content = &part;
+    } else if (part.name == "crl" || part.name == "ocsp" || part.name == "untrusted") {
+      // Revocation data and intermediates, PEM or DER; an unreadable one is a 400.
+      const x509::DerKind kind = part.name == "crl"    ? x509::DerKind::kCrl
+                                 : part.name == "ocsp" ? x509::DerKind::kOcspResponse
+                                                       : x509::DerKind::kCertificate;
+      auto ders = x509::DerObjectsOf(part.data, kind);
+      if (!ders.ok()) return Response::FromStatus(ders.status().WithContext(part.name));
+      for (Bytes& der : *ders) {
+        if (kind == x509::DerKind::kCrl) {
+          options.crls.push_back(std::move(der));
+        } else if (kind == x509::DerKind::kOcspResponse) {
+          options.ocsp_responses.push_back(std::move(der));
+        } else {
+          auto certificate = x509::Certificate::FromDer(der);
+          if (!certificate.ok()) return Response::FromStatus(certificate.status());
+          options.untrusted.push_back(std::move(certificate).value());
+        }
+      }
     } else {
-      fields[part.name] = std::string(AsString(part.data));
+      fields[part.name].push_back(std::string(AsString(part.data)));
     }
   }
   if (file == nullptr) {
     return Response::Error(400, "verify.no_file", "the 'file' part is missing");
   }
-  verify::VerifyOptions options;
+  auto field = [&fields](const std::string& name) {
+    auto it = fields.find(name);
+    return it == fields.end() ? std::string() : it->second.back();
+  };
   options.now = s.clock->Now();
   options.trust_anchors = s.trust_anchors;
-  options.untrusted = s.intermediates;
-  options.offline = fields["offline"] == "true" || s.online == nullptr;
+  options.untrusted.insert(options.untrusted.begin(), s.intermediates.begin(),
+                           s.intermediates.end());
+  options.offline = field("offline") == "true" || s.online == nullptr;
   options.online = s.online;
+  // RFC 5280 §6.1.1 initial policy inputs.
+  if (auto it = fields.find("policy"); it != fields.end()) {
+    options.policy.initial_policies = it->second;
+  }
+  for (auto [name, flag] : {std::pair{"explicit_policy", &options.policy.explicit_policy},
+                            {"inhibit_policy_mapping", &options.policy.inhibit_policy_mapping},
+                            {"inhibit_any_policy", &options.policy.inhibit_any_policy}}) {
+    auto value = FormFlag(fields, name);
+    if (!value.ok()) return Response::FromStatus(value.status());
+    *flag = *value;
+  }
   std::string name = file->filename.value_or("document");
   Result<verify::DocumentReport> report = InvalidArgument("verify.unknown_format", "");
   std::string_view head = AsString(file->data.first(std::min<size_t>(file->data.size(), 1024)));
@@ -239,12 +286,19 @@ Response Verify(const SigningServices& s, http::Request& request) {
   } else if (!file->data.empty() && file->data[0] == 0x30) {
     report = verify::VerifyCms(
         file->data, content ? std::optional<ByteSpan>(content->data) : std::nullopt, name, options);
+  } else if (AsString(file->data).find("-----BEGIN") != std::string_view::npos) {
+    // A PEM CMS signature: its DER, or cms.malformed.
+    auto der = x509::DerObjectsOf(file->data, x509::DerKind::kCms);
+    if (!der.ok()) return Response::FromStatus(der.status().WithContext("file"));
+    report = verify::VerifyCms(der->front(),
+                               content ? std::optional<ByteSpan>(content->data) : std::nullopt,
+                               name, options);
   } else {
-    report = InvalidArgument("verify.unknown_format", "the file is neither a PDF nor a DER CMS");
+    report = InvalidArgument("verify.unknown_format", "the file is neither a PDF nor a CMS");
   }
   if (!report.ok()) return Response::FromStatus(report.status());
   verify::Language lang =
-      fields["lang"] == "en" ? verify::Language::kEnglish : verify::Language::kVietnamese;
+      field("lang") == "en" ? verify::Language::kEnglish : verify::Language::kVietnamese;
   if (request.QueryParam("format") == "html") {
     return Response::Binary(200, "text/html; charset=utf-8", verify::RenderHtml(*report, lang));
   }

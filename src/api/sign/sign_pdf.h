@@ -103,9 +103,14 @@ http::Response SignPdf(const SigningServices& services, http::Request& request);
 // "organization_name"}]}, the keys the caller may sign with.
 http::Response ListSigningKeys(const SigningServices& services, http::Request& request);
 
-// POST /api/v1/verify: multipart `file` (PDF, .p7s or .p7m), optional `content` (the data of a
-// detached .p7s), `offline` (true/false), `lang` (vi|en). JSON report by default;
-// `?format=html` gives the printable report. 200 with the report whatever the verdict.
+// POST /api/v1/verify: multipart `file` (PDF, .p7s or .p7m, CMS in PEM or DER), optional
+// `content` (the data of a detached .p7s), `offline` (true/false), `lang` (vi|en); more
+// revocation data and intermediates as repeatable `crl`, `ocsp` and `untrusted` parts (PEM or
+// DER); the RFC 5280 §6.1.1 initial policy inputs as repeatable `policy` (dotted OIDs) and
+// `explicit_policy`, `inhibit_policy_mapping`, `inhibit_any_policy` (true/false). JSON report
+// by default; `?format=html` gives the printable report. 200 with the report whatever the
+// verdict; 400 for an unreadable part (crl.malformed, ocsp.malformed_response,
+// cert.malformed, cms.malformed) or option (verify.bad_option).
 http::Response Verify(const SigningServices& services, http::Request& request);
 
 }  // namespace kyso::api
