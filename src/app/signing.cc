@@ -255,6 +255,57 @@ Result<PdfSigningResult> SignPdfFile(Instance* instance, PdfSigningJob job) {
   return result;
 }
 
+// The store record of `owner` for key `id`: the body exists, each account exists and belongs
+// to the body or a body below it.
+Result<store::SigningKeyAccess> SigningKeys::ResolveOwner(const std::string& id,
+                                                          const SigningKeyOwner& owner) {
+  store::SigningKeyAccess access;
+  KYSO_ASSIGN_OR_RETURN(auto tx, instance_->db().Begin(store::TransactionMode::kRead));
+  KYSO_ASSIGN_OR_RETURN(store::OrganizationRecord body, tx->GetOrganization(owner.organization_id));
+  access.key_id = id;
+  access.organization_id = body.id;
+  access.created_by = DefaultActor();
+  access.created_at = instance_->clock().Now();
+  for (const std::string& name : owner.accounts) {
+    KYSO_ASSIGN_OR_RETURN(std::string username, ra::NormalizeUsername(name));
+    auto account = tx->GetAccountByUsername(username);
+    if (!account.ok()) return NotFound("store.not_found", "no account named \"" + username + "\"");
+    std::string path;
+    if (account->organization_id) {
+      KYSO_ASSIGN_OR_RETURN(auto home, tx->GetOrganization(*account->organization_id));
+      path = home.path;
+    }
+    if (!ra::InSubtree(path, body.path)) {
+      return InvalidArgument(
+          "signing_key.account_outside_body",
+          "account " + username + " does not belong to " + body.name + " or a body below it");
+    }
+    access.account_ids.push_back(account->id);
+  }
+  return access;
+}
+
+Status SigningKeys::SetOwner(const std::string& id, const SigningKeyOwner& owner) {
+  KYSO_ASSIGN_OR_RETURN(store::SigningKeyAccess access, ResolveOwner(id, owner));
+  std::lock_guard lock(mu_);
+  KYSO_ASSIGN_OR_RETURN(auto tx, instance_->db().Begin(store::TransactionMode::kWrite));
+  KYSO_ASSIGN_OR_RETURN(auto key, tx->GetSetting(SigningKeySetting(id)));
+  if (!key) return NotFound("signing_key.not_found", "no signing key '" + id + "'");
+  KYSO_ASSIGN_OR_RETURN(auto existing, tx->GetSigningKeyAccess(id));
+  if (existing) {
+    return AlreadyExists("signing_key.has_owner", "signing key '" + id +
+                                                      "' already belongs to body " +
+                                                      std::to_string(existing->organization_id));
+  }
+  KYSO_RETURN_IF_ERROR(tx->InsertSigningKeyAccess(access));
+  nlohmann::json details = {{"organization_id", access.organization_id},
+                            {"accounts", access.account_ids}};
+  KYSO_RETURN_IF_ERROR(instance_->audit_log()
+                           .Append(*tx, DefaultActor(), "signing_key.allow", id, details.dump())
+                           .status());
+  return tx->Commit();
+}
+
 Status SigningKeys::Add(const std::string& id, const KeyMaterial& material,
                         const std::optional<SigningKeyOwner>& owner) {
   bool valid = !id.empty() && id.size() <= 64;
@@ -281,31 +332,7 @@ Status SigningKeys::Add(const std::string& id, const KeyMaterial& material,
   // The owner and its accounts are checked before anything is written.
   store::SigningKeyAccess access;
   if (owner) {
-    KYSO_ASSIGN_OR_RETURN(auto tx, instance_->db().Begin(store::TransactionMode::kRead));
-    KYSO_ASSIGN_OR_RETURN(store::OrganizationRecord body,
-                          tx->GetOrganization(owner->organization_id));
-    access.key_id = id;
-    access.organization_id = body.id;
-    access.created_by = DefaultActor();
-    access.created_at = instance_->clock().Now();
-    for (const std::string& name : owner->accounts) {
-      KYSO_ASSIGN_OR_RETURN(std::string username, ra::NormalizeUsername(name));
-      auto account = tx->GetAccountByUsername(username);
-      if (!account.ok()) {
-        return NotFound("store.not_found", "no account named \"" + username + "\"");
-      }
-      std::string path;
-      if (account->organization_id) {
-        KYSO_ASSIGN_OR_RETURN(auto home, tx->GetOrganization(*account->organization_id));
-        path = home.path;
-      }
-      if (!ra::InSubtree(path, body.path)) {
-        return InvalidArgument(
-            "signing_key.account_outside_body",
-            "account " + username + " does not belong to " + body.name + " or a body below it");
-      }
-      access.account_ids.push_back(account->id);
-    }
+    KYSO_ASSIGN_OR_RETURN(access, ResolveOwner(id, *owner));
   }
   // The key file first: a crash before the commit leaves an unreferenced encrypted file.
   KYSO_ASSIGN_OR_RETURN(std::string key_ref, instance_->keys().Save("sign-" + id, material.key));

@@ -113,6 +113,10 @@ class SigningKeys {
   // Without an owner, nobody may use the key over the API.
   Status Add(const std::string& id, const KeyMaterial& material,
              const std::optional<SigningKeyOwner>& owner = std::nullopt);
+  // Gives a key added without an owner (before access control) its body and accounts; the
+  // same checks as Add, audited (signing_key.allow). signing_key.not_found,
+  // signing_key.has_owner (owners are not changed: add the key again under a new id).
+  Status SetOwner(const std::string& id, const SigningKeyOwner& owner);
   Result<std::vector<std::string>> List();
   // Every key, or (with `account_id`) the keys that account may use, by id.
   Result<std::vector<SigningKeyInfo>> Describe(std::optional<int64_t> account_id = std::nullopt);
@@ -128,6 +132,8 @@ class SigningKeys {
                    const std::string& details_json);
 
  private:
+  Result<store::SigningKeyAccess> ResolveOwner(const std::string& id, const SigningKeyOwner& owner);
+
   Instance* instance_;
   std::mutex mu_;
   std::map<std::string, pades::Credentials> cache_;

@@ -91,6 +91,23 @@ void AddSigningKeys(CLI::App& sign, Globals& g, int& rc) {
       return Status::Ok();
     });
   });
+  auto* allow = key->add_subcommand(
+      "allow", "Give a key added without --body its owner body and the accounts it authorizes");
+  allow->add_option("--id", a->id, "Key id")->required();
+  allow->add_option("--body", a->body, "Registered body (id) the key belongs to")->required();
+  allow->add_option("--allow", a->allow, "Account the body authorizes (its clerk); repeatable");
+  allow->callback([&g, &rc, a]() {
+    rc = WithInstance(g, true, [&](app::Instance& inst) -> Status {
+      app::SigningKeys keys(&inst);
+      KYSO_RETURN_IF_ERROR(keys.SetOwner(a->id, {a->body, a->allow}));
+      if (g.json) {
+        PrintJson({{"id", a->id}, {"organization_id", a->body}, {"accounts", a->allow}});
+      } else {
+        std::cerr << "signing key " << a->id << " belongs to body " << a->body << "\n";
+      }
+      return Status::Ok();
+    });
+  });
   key->add_subcommand("list", "List the signing keys")->callback([&g, &rc]() {
     rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
       app::SigningKeys keys(&inst);

@@ -650,6 +650,17 @@ expect_eq "audit: each signature records the document's SHA-256" \
   "$(jq -r '[.[] | select(.action == "sign.pdf")][0].details.document_sha256 | ascii_downcase' <<<"$audit")"
 expect_success "the audit log verifies" "$KYSO" audit verify
 
+# A key added without a body (as before access control) signs for nobody until it gets one.
+expect_success "sign key add without --body" "$KYSO" sign key add --id van-thu-cu "${ORG[@]}"
+sign_api "a key without an owner body" 403 sign.key_not_authorized -H "$(bearer clerk)" \
+  -F "file=@$PDFS/cong-van.pdf" -F key=van-thu-cu
+expect_success "sign key allow gives it its body and clerk" "$KYSO" sign key allow --id van-thu-cu \
+  --body "$STC" --allow "$(user_of clerk)"
+expect_failure "sign key allow does not change an owner" signing_key.has_owner \
+  "$KYSO" sign key allow --id van-thu-cu --body "$STC"
+sign_api "the clerk signs with it now" 200 "" -H "$(bearer clerk)" \
+  -F "file=@$PDFS/cong-van.pdf" -F key=van-thu-cu
+
 api_error() {  # api_error NAME STATUS ID curl-args...: as the authorized clerk
   local name=$1 status=$2 id=$3; shift 3
   local got

@@ -99,7 +99,7 @@ Result<Response> Sign(const SigningServices& s, const SigningCaller& caller,
   auto key_id = field("key");
   if (!key_id)
     return InvalidArgument("sign.no_key", "the 'key' field (a server-held key id) is missing");
-  // Authorization before anything is parsed or signed; the gate audits a refusal.
+  // Authorization before the PDF is read or signed; the gate audits a refusal.
   KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, s.gate->Authorize(caller, *key_id));
   auto signed_pdf = SignWith(s, request, *file, image, fields, text_lines, credentials);
   if (!signed_pdf.ok()) {
