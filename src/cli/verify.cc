@@ -111,13 +111,18 @@ void AddVerify(CLI::App& app, Globals& g, int& rc) {
       "verify", "Verify the signatures of a PDF or CMS file (or `verify cert` for a certificate)");
   auto a = std::make_shared<VerifyArgs>();
   auto add_common = [a](CLI::App* c) {
-    c->add_option("--trust", a->trust, "Trust anchors, PEM or DER (default: this instance's CAs)");
-    c->add_option("--untrusted", a->untrusted, "More intermediate certificates");
-    c->add_option("--crl", a->crls, "CRL files to use (complete or delta; PEM or DER)");
-    c->add_option("--ocsp", a->ocsp, "OCSP response files to use (PEM or DER)");
-    c->add_option("--policy", a->policies,
-                  "An acceptable certificate policy OID (repeatable; RFC 5280 "
-                  "user-initial-policy-set, default anyPolicy)");
+    // Repeatable options take one value each, so `--trust root.pem file.pdf` leaves the file
+    // name to the positional argument instead of swallowing it as a second anchor.
+    auto one_per_use = [](CLI::Option* o) { o->allow_extra_args(false); };
+    one_per_use(c->add_option("--trust", a->trust,
+                              "Trust anchors, PEM or DER (default: this instance's CAs)"));
+    one_per_use(c->add_option("--untrusted", a->untrusted, "More intermediate certificates"));
+    one_per_use(
+        c->add_option("--crl", a->crls, "CRL files to use (complete or delta; PEM or DER)"));
+    one_per_use(c->add_option("--ocsp", a->ocsp, "OCSP response files to use (PEM or DER)"));
+    one_per_use(c->add_option("--policy", a->policies,
+                              "An acceptable certificate policy OID (repeatable; RFC 5280 "
+                              "user-initial-policy-set, default anyPolicy)"));
     c->add_flag("--explicit-policy", a->explicit_policy,
                 "Require a valid policy for the whole path (initial-explicit-policy)");
     c->add_flag("--inhibit-policy-mapping", a->inhibit_policy_mapping,

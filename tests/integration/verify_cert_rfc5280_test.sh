@@ -487,6 +487,11 @@ der_report=$(report LeafP1req.der --trust R.der --untrusted CAreq.der --crl R.cr
   --crl CAreq.crl.der)
 expect_eq "pem: PEM and DER inputs give identical reports" "$der_report" "${pem_report:-(empty)}"
 expect_contains "pem: the PEM report is VALID" '"indication": "VALID"' "$pem_report"
+# Repeatable options take one value each: the certificate may follow them.
+reordered_report=$(report --trust R.pem --untrusted CAreq.pem --crl R.crl.pem \
+  --crl CAreq.crl.pem LeafP1req.pem)
+expect_eq "options: the file after --trust/--crl is the certificate, not another anchor" \
+  "$pem_report" "${reordered_report:-(empty)}"
 cat D.full1.pem D.delta2.pem >D.both.pem
 verify "pem: a PEM file with a complete and a delta CRL -> INVALID" \
   INVALID revocation.revoked -- LeafD.pem --trust R.pem --crl D.both.pem
@@ -516,7 +521,7 @@ done
 URL=http://127.0.0.1:$PORT
 echo '{"pbkdf2_iterations": 2000, "root": {"key": "ec:P-256"}, "issuing": {"key": "ec:P-256"}}' \
   >fast.json
-"$KYSO" init --demo --config fast.json --base-url "$URL" >/dev/null 2>&1
+"$KYSO" init --demo --no-demo-data --config fast.json --base-url "$URL" >/dev/null 2>&1
 "$KYSO" --json serve --listen "127.0.0.1:$PORT" --access-log off >server.json 2>server.err &
 SERVER_PID=$!
 for _ in $(seq 1 200); do grep -q '"port"' server.json 2>/dev/null && break; sleep 0.1; done
