@@ -13,7 +13,7 @@ WORK=$(mktemp -d /tmp/kyso-portal-XXXXXX)
 SERVER_PID=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  rm -rf "$WORK"
+  [ -n "${KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
 fail() { echo "not ok - $*"; exit 1; }

@@ -63,6 +63,11 @@ const routes: RouteRecordRaw[] = [
     meta: { title: 'audit.title', roles: ['auditor'] },
   },
   {
+    path: '/status',
+    component: () => import('./pages/StatusPage.vue'),
+    meta: { title: 'status.title', roles: ['ca_operator', 'auditor', 'admin'] },
+  },
+  {
     path: '/account',
     component: () => import('./pages/AccountPage.vue'),
     meta: { title: 'account.title' },
