@@ -624,7 +624,7 @@ test('figures: dashboard usable cold and warm, p95 of the main list pages', asyn
     warm.push(await usable());
   }
   figures.dashboard_usable_warm_ms = Math.round(warm.sort((a, b) => a - b)[2]);
-  // Each main list page 20 times: a full load (the SPA from the warm cache, /me, the list) and
+  // Each main list page 10 times: a full load (the SPA from the warm cache, /me, the list) and
   // an in-app navigation from the dashboard (the router, the list request, the render).
   for (const [name, path, ready] of [
     ['certificates', '/certificates', '[data-testid=certificates]'],
@@ -636,7 +636,7 @@ test('figures: dashboard usable cold and warm, p95 of the main list pages', asyn
     if (name === 'staff') await login('officer');
     const full = [];
     const inApp = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 10; i++) {
       let t0 = Date.now();
       await page.goto(BASE + path);
       await page.locator(ready).waitFor();
