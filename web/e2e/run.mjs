@@ -380,6 +380,7 @@ test('the CA operator reviews, approves and executes from the national queue', a
   state.certificate = request.result_certificate_id;
   await checkPage('operator-dashboard', '/dashboard', '[data-testid=certificate-cards]');
   await checkPage('operator-status', '/status', '[data-testid=status-cas]');
+  await checkPage('operator-delegations', '/delegations', '[data-testid=delegations] tbody tr');
   assert.match(await page.textContent('[data-testid=status-cas]'), /Còn hiệu lực/);
   await checkPage(
     'operator-certificates',
@@ -602,6 +603,13 @@ test('the auditor reads the log and checks the chain', async () => {
   await page.locator('[data-testid=audit-check]').waitFor();
   assert.match(await page.textContent('[data-testid=audit-check]'), /toàn vẹn: \d+ bản ghi/);
   await checkPage('auditor-audit', null, '[data-testid=audit]');
+});
+
+test('the administrator sees accounts and roles', async () => {
+  await login('admin', fx.admin_password);
+  await checkPage('admin-accounts', '/accounts', '[data-testid=accounts] tbody tr');
+  assert.match(await page.textContent('[data-testid=accounts]'), /vanthu\.syt/);
+  await checkPage('admin-staff', '/staff', 'h1');
 });
 
 // --- figures ------------------------------------------------------------------------------------

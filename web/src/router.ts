@@ -63,6 +63,16 @@ const routes: RouteRecordRaw[] = [
     meta: { title: 'audit.title', roles: ['auditor'] },
   },
   {
+    path: '/delegations',
+    component: () => import('./pages/DelegationsPage.vue'),
+    meta: { title: 'deleg.title', roles: ['ca_operator'] },
+  },
+  {
+    path: '/accounts',
+    component: () => import('./pages/AccountsPage.vue'),
+    meta: { title: 'acct.title', roles: ['admin'] },
+  },
+  {
     path: '/status',
     component: () => import('./pages/StatusPage.vue'),
     meta: { title: 'status.title', roles: ['ca_operator', 'auditor', 'admin'] },

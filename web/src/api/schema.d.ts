@@ -3336,8 +3336,13 @@ export interface components {
             role: "subscriber" | "agency_officer" | "delegate_officer" | "ca_operator" | "auditor" | "admin";
             organization_id?: number | null;
             person_id?: number | null;
+            display_name?: string;
             password?: string;
+            readonly password_login?: boolean;
             certificate_sha256?: string;
+            readonly disabled?: boolean;
+            /** Format: date-time */
+            readonly created_at?: string;
         };
         Request: {
             /** Format: int64 */
