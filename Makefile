@@ -24,8 +24,10 @@ dev: deps
 	@cmake --build --preset dev
 
 # `make run` creates the demo data directory once, then runs the services on 127.0.0.1:8080.
+# The URL and the demo accounts are printed on every start, not only by the first `init --demo`.
 run: build
 	@if [ ! -f "$(KYSO_DATA)/kyso.db" ]; then $(RELEASE) --data "$(KYSO_DATA)" init --demo; fi
+	@echo "kyso: open http://127.0.0.1:8080/ ; demo accounts (role username password) in $(KYSO_DATA)/demo-accounts.txt"
 	@exec $(RELEASE) --data "$(KYSO_DATA)" serve --listen 127.0.0.1:8080
 
 # A walk through the CA from the command line (issue, verify with openssl, revoke, CRLs, audit).

@@ -301,7 +301,7 @@ cat > "$WORK/fast.json" <<'JSON'
  "issuing": {"key": "ec:P-256"}}
 JSON
 say "kyso init --demo (P-384 root, P-256 issuing CA and OCSP/TSA keys)"
-"$KYSO" --data "$DATA" init --demo --config "$WORK/fast.json" > "$WORK/init.out" 2>&1 \
+"$KYSO" --data "$DATA" init --demo --no-demo-data --config "$WORK/fast.json" > "$WORK/init.out" 2>&1 \
   || { cat "$WORK/init.out" >&2; die "kyso init failed"; }
 say "issuing $certs certificates (IssueBatch) and writing the request pools"
 prep=$("$DRIVER" prepare --data "$DATA" --out "$REQ" --certs "$certs" --nonce-pool "$pool" \

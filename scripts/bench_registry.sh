@@ -134,7 +134,7 @@ run_backend() {  # sqlite|postgresql
   cat > fast.json <<JSON
 {"pbkdf2_iterations": 2000, "root": {"key": "ec:P-384"}, "issuing": {"key": "ec:P-256"}}
 JSON
-  "$KYSO" "${DB_ARGS[@]}" init --demo --config fast.json --base-url "$URL" > init.log 2>&1 ||
+  "$KYSO" "${DB_ARGS[@]}" init --demo --no-demo-data --config fast.json --base-url "$URL" > init.log 2>&1 ||
     { echo "bench_registry: kyso init failed: $(cat init.log)" >&2; return 1; }
   start_server node
 

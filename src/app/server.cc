@@ -17,6 +17,7 @@
 #include "base/files.h"
 #include "ca/authority.h"
 #include "ca/crl_publisher.h"
+#include "crypto/digest.h"
 #include "http/static_site.h"
 #include "ra/registry.h"
 #include "ra/submission.h"
@@ -51,6 +52,68 @@ class LogFileSender final : public ra::NotificationSender {
 
  private:
   std::string path_;
+};
+
+// The signing routes' authentication and per-key authorization: the /api/v1 authenticator
+// of api_ra and the owners and grants of SigningKeys, which audits every use.
+class SigningGateImpl final : public api::SigningGate {
+ public:
+  SigningGateImpl(const api::RegistryServices* registry, SigningKeys* keys)
+      : registry_(registry), keys_(keys) {}
+
+  Result<api::SigningCaller> Authenticate(const http::Request& request) override {
+    KYSO_ASSIGN_OR_RETURN(ra::Principal p, api::AuthenticateRequest(*registry_, request));
+    return api::SigningCaller{p.account_id, p.username, p.auth_method};
+  }
+
+  Result<pades::Credentials> Authorize(const api::SigningCaller& caller,
+                                       const std::string& key_id) override {
+    KYSO_ASSIGN_OR_RETURN(ra::Principal p, PrincipalOf(caller));
+    return keys_->Authorize(p, key_id);
+  }
+
+  Status RecordSignature(const api::SigningCaller& caller, const std::string& key_id,
+                         const api::SignatureMade& made) override {
+    KYSO_ASSIGN_OR_RETURN(ra::Principal p, PrincipalOf(caller));
+    nlohmann::json details = {{"document_sha256", HexEncode(crypto::Sha256(made.document))},
+                              {"document_bytes", made.document.size()},
+                              {"field", made.field},
+                              {"page", made.page},
+                              {"level", made.level},
+                              {"auth_method", caller.auth_method}};
+    return keys_->RecordUse(p, key_id, "sign.pdf", details.dump());
+  }
+
+  void RecordFailure(const api::SigningCaller& caller, const std::string& key_id,
+                     const Status& error) override {
+    auto p = PrincipalOf(caller);
+    Status st = p.ok() ? keys_->RecordUse(*p, key_id, "sign.failed",
+                                          nlohmann::json{{"error", error.id()}}.dump())
+                       : p.status();
+    if (!st.ok()) spdlog::warn("audit of a failed signature: {}", st.ToString());
+  }
+
+  Result<std::vector<api::SigningKeySummary>> KeysFor(const api::SigningCaller& caller) override {
+    KYSO_ASSIGN_OR_RETURN(ra::Principal p, PrincipalOf(caller));
+    KYSO_ASSIGN_OR_RETURN(auto keys, keys_->Describe(p.account_id));
+    std::vector<api::SigningKeySummary> out;
+    for (const SigningKeyInfo& k : keys) {
+      // The same rule as Authorize: the account must still belong to the owner body.
+      if (!ra::InSubtree(p.organization_path, k.organization_path)) continue;
+      out.push_back({k.id, k.subject, k.serial_hex, k.not_after, k.organization_id.value_or(0),
+                     k.organization_name});
+    }
+    return out;
+  }
+
+ private:
+  // The principal again, so that an account disabled or moved since authentication is seen.
+  Result<ra::Principal> PrincipalOf(const api::SigningCaller& caller) {
+    return registry_->registry->PrincipalFor(caller.account_id, caller.auth_method);
+  }
+
+  const api::RegistryServices* registry_;
+  SigningKeys* keys_;
 };
 
 }  // namespace
@@ -101,7 +164,6 @@ Status Serve(Instance& instance, const ServeOptions& options,
   SigningKeys signing_keys(&instance);
   LocalValidationServices validation(&instance, std::nullopt);
   api::SigningServices signing;
-  signing.credentials = [&signing_keys](const std::string& id) { return signing_keys.Get(id); };
   signing.validation = &validation;
   signing.scratch_dir = instance.data_dir() + "/tmp";
   signing.clock = &clock;
@@ -160,6 +222,8 @@ Status Serve(Instance& instance, const ServeOptions& options,
                             {"certificate_not_after", FormatUtc(tsa_cert.not_after())}}}}
         .dump();
   };
+  SigningGateImpl signing_gate(&registry_services, &signing_keys);
+  signing.gate = &signing_gate;
   LogFileSender outbox_sender(instance.data_dir() + "/logs/outbox.log");
   KYSO_RETURN_IF_ERROR(MakeDirectories(instance.data_dir() + "/logs", 0755));
 

@@ -255,7 +255,8 @@ Result<PdfSigningResult> SignPdfFile(Instance* instance, PdfSigningJob job) {
   return result;
 }
 
-Status SigningKeys::Add(const std::string& id, const KeyMaterial& material) {
+Status SigningKeys::Add(const std::string& id, const KeyMaterial& material,
+                        const std::optional<SigningKeyOwner>& owner) {
   bool valid = !id.empty() && id.size() <= 64;
   for (char c : id) {
     valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
@@ -277,6 +278,35 @@ Status SigningKeys::Add(const std::string& id, const KeyMaterial& material) {
       return AlreadyExists("signing_key.exists", "a signing key '" + id + "' already exists");
     }
   }
+  // The owner and its accounts are checked before anything is written.
+  store::SigningKeyAccess access;
+  if (owner) {
+    KYSO_ASSIGN_OR_RETURN(auto tx, instance_->db().Begin(store::TransactionMode::kRead));
+    KYSO_ASSIGN_OR_RETURN(store::OrganizationRecord body,
+                          tx->GetOrganization(owner->organization_id));
+    access.key_id = id;
+    access.organization_id = body.id;
+    access.created_by = DefaultActor();
+    access.created_at = instance_->clock().Now();
+    for (const std::string& name : owner->accounts) {
+      KYSO_ASSIGN_OR_RETURN(std::string username, ra::NormalizeUsername(name));
+      auto account = tx->GetAccountByUsername(username);
+      if (!account.ok()) {
+        return NotFound("store.not_found", "no account named \"" + username + "\"");
+      }
+      std::string path;
+      if (account->organization_id) {
+        KYSO_ASSIGN_OR_RETURN(auto home, tx->GetOrganization(*account->organization_id));
+        path = home.path;
+      }
+      if (!ra::InSubtree(path, body.path)) {
+        return InvalidArgument(
+            "signing_key.account_outside_body",
+            "account " + username + " does not belong to " + body.name + " or a body below it");
+      }
+      access.account_ids.push_back(account->id);
+    }
+  }
   // The key file first: a crash before the commit leaves an unreferenced encrypted file.
   KYSO_ASSIGN_OR_RETURN(std::string key_ref, instance_->keys().Save("sign-" + id, material.key));
   nlohmann::json record = {{"key_ref", key_ref}, {"certificates", nlohmann::json::array()}};
@@ -293,6 +323,11 @@ Status SigningKeys::Add(const std::string& id, const KeyMaterial& material) {
                             {"key_ref", key_ref},
                             {"subject", material.certificates.front().subject().ToRfc4514()},
                             {"serial", material.certificates.front().serial_hex()}};
+  if (owner) {
+    KYSO_RETURN_IF_ERROR(tx->InsertSigningKeyAccess(access));
+    details["organization_id"] = access.organization_id;
+    details["accounts"] = access.account_ids;
+  }
   KYSO_ASSIGN_OR_RETURN(
       auto entry,
       instance_->audit_log().Append(*tx, DefaultActor(), "signing_key.add", id, details.dump()));
@@ -312,6 +347,91 @@ Result<std::vector<std::string>> SigningKeys::List() {
     if (id.is_string()) ids.push_back(id.get<std::string>());
   }
   return ids;
+}
+
+Result<std::vector<SigningKeyInfo>> SigningKeys::Describe(std::optional<int64_t> account_id) {
+  std::vector<SigningKeyInfo> out;
+  KYSO_ASSIGN_OR_RETURN(auto tx, instance_->db().Begin(store::TransactionMode::kRead));
+  std::vector<std::string> ids;
+  std::map<std::string, store::SigningKeyAccess> owners;
+  KYSO_ASSIGN_OR_RETURN(auto accesses, tx->ListSigningKeyAccess(account_id));
+  for (auto& a : accesses) owners.emplace(a.key_id, std::move(a));
+  if (account_id) {
+    for (const auto& [key, a] : owners) ids.push_back(key);
+  } else {
+    tx.reset();
+    KYSO_ASSIGN_OR_RETURN(ids, List());
+    KYSO_ASSIGN_OR_RETURN(tx, instance_->db().Begin(store::TransactionMode::kRead));
+  }
+  for (const std::string& id : ids) {
+    SigningKeyInfo info;
+    info.id = id;
+    KYSO_ASSIGN_OR_RETURN(auto text, tx->GetSetting(SigningKeySetting(id)));
+    if (!text) continue;  // an owner row without its key: nothing to sign with
+    auto record = nlohmann::json::parse(*text, nullptr, false);
+    if (record.is_object() && record["certificates"].is_array() &&
+        !record["certificates"].empty() && record["certificates"][0].is_string()) {
+      auto cert = x509::Certificate::FromPem(record["certificates"][0].get<std::string>());
+      if (cert.ok()) {
+        info.subject = cert->subject().ToRfc4514();
+        info.serial_hex = cert->serial_hex();
+        info.not_after = cert->not_after();
+      }
+    }
+    if (auto it = owners.find(id); it != owners.end()) {
+      info.organization_id = it->second.organization_id;
+      KYSO_ASSIGN_OR_RETURN(auto body, tx->GetOrganization(it->second.organization_id));
+      info.organization_name = body.name;
+      info.organization_path = body.path;
+      for (int64_t account : it->second.account_ids) {
+        KYSO_ASSIGN_OR_RETURN(auto a, tx->GetAccount(account));
+        info.accounts.push_back(a.username);
+      }
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<pades::Credentials> SigningKeys::Authorize(const ra::Principal& caller,
+                                                  const std::string& id) {
+  Status refusal = Status::Ok();
+  {
+    KYSO_ASSIGN_OR_RETURN(auto tx, instance_->db().Begin(store::TransactionMode::kRead));
+    KYSO_ASSIGN_OR_RETURN(auto key, tx->GetSetting(SigningKeySetting(id)));
+    KYSO_ASSIGN_OR_RETURN(auto access, tx->GetSigningKeyAccess(id));
+    if (!key) {
+      refusal = NotFound("signing_key.not_found", "no signing key '" + id + "'");
+    } else if (!access) {
+      refusal = PermissionDenied("sign.key_not_authorized",
+                                 "signing key '" + id +
+                                     "' has no owner body, so no account may use it "
+                                     "(kyso sign key add --body --allow)");
+    } else if (std::find(access->account_ids.begin(), access->account_ids.end(),
+                         caller.account_id) == access->account_ids.end() ||
+               !ra::InSubtree(caller.organization_path, access->organization_path)) {
+      refusal =
+          PermissionDenied("sign.key_not_authorized",
+                           "account " + caller.username +
+                               " is not authorized by the body owning signing key '" + id + "'");
+    }
+  }
+  if (!refusal.ok()) {
+    KYSO_RETURN_IF_ERROR(RecordUse(
+        caller, id, "sign.refused",
+        nlohmann::json{{"error", refusal.id()}, {"auth_method", caller.auth_method}}.dump()));
+    return refusal;
+  }
+  return Get(id);
+}
+
+Status SigningKeys::RecordUse(const ra::Principal& caller, const std::string& id,
+                              const std::string& action, const std::string& details_json) {
+  KYSO_ASSIGN_OR_RETURN(auto tx, instance_->db().Begin(store::TransactionMode::kWrite));
+  KYSO_RETURN_IF_ERROR(instance_->audit_log()
+                           .Append(*tx, caller.Actor(), action, "signing_key/" + id, details_json)
+                           .status());
+  return tx->Commit();
 }
 
 Result<pades::Credentials> SigningKeys::Get(const std::string& id) {

@@ -13,6 +13,7 @@
 #include "app/instance.h"
 #include "pades/signer.h"
 #include "pades/visible.h"
+#include "ra/access.h"
 #include "verify/engine.h"
 
 namespace kyso::app {
@@ -75,18 +76,56 @@ struct KeyMaterial {
 [[nodiscard]] Result<KeyMaterial> LoadKeyMaterial(const PdfSigningJob& job,
                                                   std::vector<std::string>& warnings);
 
+// The body a server-held key belongs to, and the accounts that body authorized to sign with
+// it (its clerk, văn thư). Stored in the store's signing_keys tables.
+struct SigningKeyOwner {
+  int64_t organization_id = 0;
+  std::vector<std::string> accounts;  // usernames
+};
+
+// A server-held key as listed (no private key is loaded to describe it).
+struct SigningKeyInfo {
+  std::string id;
+  std::string subject;  // of the signing certificate (RFC 4514)
+  std::string serial_hex;
+  UnixSeconds not_after = 0;
+  std::optional<int64_t> organization_id;  // nullopt: no owner, usable by nobody over the API
+  std::string organization_name;
+  std::string organization_path;
+  std::vector<std::string> accounts;  // usernames authorized
+};
+
 // Keys the server signs documents with on behalf of callers (`kyso sign key add`): the key in
 // the instance key store, encrypted with the instance passphrase like the CA keys; its
-// certificates in the store's settings. Adding one is audited (signing_key.add).
+// certificates in the store's settings; its owner body and authorized accounts in the store's
+// signing_keys tables. Adding one is audited (signing_key.add), and so is every use over the
+// API, refused or not (sign.refused, sign.pdf, sign.failed).
+//
+// Who may sign with a key over the API: an account the owner body listed, while that account
+// still belongs to the body or a body below it (an account moved elsewhere loses the key).
+// Roles do not widen this: a CA operator or an administrator is not the body's clerk.
 // Thread-safe; loaded keys are cached.
 class SigningKeys {
  public:
   explicit SigningKeys(Instance* instance) : instance_(instance) {}
-  // Errors: signing_key.invalid_id, signing_key.exists, signing_key.key_mismatch.
-  Status Add(const std::string& id, const KeyMaterial& material);
+  // Errors: signing_key.invalid_id, signing_key.exists, signing_key.key_mismatch; with an
+  // owner also store.not_found (unknown body or account) and signing_key.account_outside_body.
+  // Without an owner, nobody may use the key over the API.
+  Status Add(const std::string& id, const KeyMaterial& material,
+             const std::optional<SigningKeyOwner>& owner = std::nullopt);
   Result<std::vector<std::string>> List();
+  // Every key, or (with `account_id`) the keys that account may use, by id.
+  Result<std::vector<SigningKeyInfo>> Describe(std::optional<int64_t> account_id = std::nullopt);
   // NotFound signing_key.not_found.
   Result<pades::Credentials> Get(const std::string& id);
+  // The credentials of `id` when `caller` may sign with it. Refusals are audited (sign.refused,
+  // naming the account and the key): PermissionDenied sign.key_not_authorized, NotFound
+  // signing_key.not_found.
+  Result<pades::Credentials> Authorize(const ra::Principal& caller, const std::string& id);
+  // Audits one use of key `id` by `caller`: `action` "sign.pdf" (a signature made) or
+  // "sign.failed" (an error stopped it), with `details_json`.
+  Status RecordUse(const ra::Principal& caller, const std::string& id, const std::string& action,
+                   const std::string& details_json);
 
  private:
   Instance* instance_;

@@ -3,12 +3,14 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "app/accounts.h"
+#include "app/demo.h"
 #include "app/instance.h"
 #include "app/server.h"
 #include "base/files.h"
@@ -66,6 +68,40 @@ Status ReportIssued(const Globals& g, app::Instance& inst, const ca::IssuedCerti
   return Status::Ok();
 }
 
+// What the demo contains and where its accounts are; never the passwords themselves.
+// `url`: the portal, at the instance's public base URL (`make run` serves it there).
+ordered_json DemoJson(const Globals& g, const app::DemoDirectory& d, const std::string& url) {
+  ordered_json accounts = ordered_json::array();
+  for (const auto& a : d.accounts) accounts.push_back({{"role", a.role}, {"username", a.username}});
+  if (d.accounts_file.empty()) {
+    return {{"admin_password_file", g.data_dir + "/demo-admin-password"}};
+  }
+  return {{"url", url},
+          {"accounts_file", d.accounts_file},
+          {"admin_password_file", g.data_dir + "/demo-admin-password"},
+          {"accounts", accounts},
+          {"signing_key", d.signing_key},
+          {"organizations", d.organizations},
+          {"people", d.people},
+          {"certificates", d.certificates},
+          {"requests", d.requests}};
+}
+
+void PrintDemo(const Globals& g, const app::DemoDirectory& d, const std::string& url) {
+  std::cout << "  demo administrator: admin, password in " << g.data_dir
+            << "/demo-admin-password (log in at POST /api/v1/auth/login)\n";
+  if (d.accounts_file.empty()) return;  // --no-demo-data
+  std::cout << "  demo directory: UBND tỉnh Bắc Giang, " << d.organizations << " bodies, "
+            << d.people << " people; certificates " << d.certificates.at("valid") << " valid ("
+            << d.certificates.at("expiring_30d") << " expiring within 30 days), "
+            << d.certificates.at("revoked") << " revoked; requests";
+  for (const auto& [state, n] : d.requests) std::cout << " " << state << " " << n;
+  std::cout << "\n  demo accounts (role, username; passwords in the file):";
+  for (const auto& a : d.accounts) std::cout << " " << a.role << "=" << a.username;
+  std::cout << "\n      in " << d.accounts_file << "\n"
+            << "  portal: " << url << " once `kyso serve` runs (`make run` starts it)\n";
+}
+
 void AddInit(CLI::App& app, Globals& g, int& rc) {
   auto* cmd =
       app.add_subcommand("init", "Create the data directory, CA hierarchy and service keys");
@@ -74,41 +110,56 @@ void AddInit(CLI::App& app, Globals& g, int& rc) {
   auto root_key = std::make_shared<std::string>();
   auto issuing_key = std::make_shared<std::string>();
   auto base_url = std::make_shared<std::string>();
-  cmd->add_flag("--demo", opts->demo,
-                "Generate the key passphrase into the data directory (not for production)");
+  auto* demo_flag = cmd->add_flag(
+      "--demo", opts->demo,
+      "Demo instance: the key passphrase in the data directory, an administrator, and a demo "
+      "directory (a province, staff, certificates, requests, one account per role); not for "
+      "production");
+  auto no_demo_data = std::make_shared<bool>(false);
+  cmd->add_flag("--no-demo-data", *no_demo_data,
+                "With --demo: only the CA and the administrator, no demo directory (tests, "
+                "benchmarks)")
+      ->needs(demo_flag);
   cmd->add_option("--config", *config, "kyso.json to start from (names, algorithms, URLs)");
   cmd->add_option("--root-key", *root_key, "Root key type: rsa:4096, rsa:3072, ec:P-384, ...");
   cmd->add_option("--issuing-key", *issuing_key, "Issuing CA key type");
   cmd->add_option("--base-url", *base_url, "Public base URL embedded in certificates");
-  cmd->callback([&, opts, config, root_key, issuing_key, base_url]() {
+  cmd->callback([&, opts, config, root_key, issuing_key, base_url, no_demo_data]() {
     if (!config->empty()) opts->config_file = *config;
     if (!root_key->empty()) opts->root_key = *root_key;
     if (!issuing_key->empty()) opts->issuing_key = *issuing_key;
     if (!base_url->empty()) opts->base_url = *base_url;
+    const bool fresh_dir = !FileExists(g.data_dir);
     auto inst = app::Instance::Init(g.data_dir, *opts, MakeOpenOptions(g));
     if (!inst.ok()) {
       rc = ReportError(g, inst.status());
       return;
     }
-    std::optional<std::string> admin_password;
+    std::optional<app::DemoDirectory> demo;
     if (opts->demo) {
-      auto made = app::CreateDemoAdministrator(**inst);
-      if (!made.ok()) {
-        rc = ReportError(g, made.status());
+      auto password = app::CreateDemoAdministrator(**inst);
+      Result<app::DemoDirectory> made =
+          !password.ok() ? Result<app::DemoDirectory>(password.status())
+          : *no_demo_data
+              ? Result<app::DemoDirectory>(app::DemoDirectory{{{"admin", "admin", *password, ""}}})
+              : app::CreateDemoDirectory(**inst, *password);
+      Status st = made.ok() ? (*inst)->authority().SealAudit() : made.status();
+      if (!st.ok()) {
+        // A half-filled demo would be taken for a finished one by `make run` next time.
+        inst->reset();
+        if (fresh_dir) std::filesystem::remove_all(g.data_dir);
+        rc = ReportError(g, st);
         return;
       }
-      admin_password = *made;
-      Status sealed = (*inst)->authority().SealAudit();
-      if (!sealed.ok()) {
-        rc = ReportError(g, sealed);
-        return;
-      }
+      demo = std::move(made).value();
     }
+    const std::string portal_url = (*inst)->config().publication.base_url + "/";
     auto tx = (*inst)->db().Begin(store::TransactionMode::kRead);
     auto cas = (*tx)->ListCas();
     if (g.json) {
       ordered_json j = {{"data_dir", g.data_dir}, {"cas", ordered_json::array()}};
       for (const auto& c : *cas) j["cas"].push_back(CaJson(c));
+      if (demo) j["demo"] = DemoJson(g, *demo, portal_url);
       PrintJson(j);
     } else {
       std::cout << "Initialized " << g.data_dir << "\n";
@@ -119,10 +170,7 @@ void AddInit(CLI::App& app, Globals& g, int& rc) {
       }
       std::cout << "  certificates in " << g.data_dir << "/certs, CRLs in " << g.data_dir
                 << "/crl\n";
-      if (admin_password) {
-        std::cout << "  demo administrator: admin, password in " << g.data_dir
-                  << "/demo-admin-password (log in at POST /api/v1/auth/login)\n";
-      }
+      if (demo) PrintDemo(g, *demo, portal_url);
     }
   });
 }

@@ -42,12 +42,21 @@ void AddSigningKeys(CLI::App& sign, Globals& g, int& rc) {
   struct Args {
     std::string id;
     CredentialArgs credentials;
+    int64_t body = 0;
+    std::vector<std::string> allow;
   };
   auto a = std::make_shared<Args>();
   auto* add = key->add_subcommand(
       "add", "Store a signing key (re-encrypted with the instance passphrase) and its chain");
   add->add_option("--id", a->id, "Key id callers name (letters, digits, - and _)")->required();
   a->credentials.AddTo(add);
+  auto* body_opt = add->add_option(
+      "--body", a->body,
+      "Registered body (id) the key belongs to; without it no account may use the key over the "
+      "API");
+  add->add_option("--allow", a->allow,
+                  "Account the body authorizes to sign with the key (its clerk); repeatable")
+      ->needs(body_opt);
   add->callback([&g, &rc, a]() {
     app::PdfSigningJob job;
     a->credentials.Fill(job, !g.json);
@@ -56,11 +65,28 @@ void AddSigningKeys(CLI::App& sign, Globals& g, int& rc) {
       KYSO_ASSIGN_OR_RETURN(app::KeyMaterial material, app::LoadKeyMaterial(job, warnings));
       app::SigningKeys keys(&inst);
       std::string subject = material.certificates.front().subject().ToRfc4514();
-      KYSO_RETURN_IF_ERROR(keys.Add(a->id, material));
+      std::optional<app::SigningKeyOwner> owner;
+      if (a->body > 0) owner = app::SigningKeyOwner{a->body, a->allow};
+      KYSO_RETURN_IF_ERROR(keys.Add(a->id, material, owner));
       if (g.json) {
-        PrintJson({{"id", a->id}, {"subject", subject}});
+        ordered_json j = {{"id", a->id}, {"subject", subject}};
+        if (owner) {
+          j["organization_id"] = owner->organization_id;
+          j["accounts"] = owner->accounts;
+        }
+        PrintJson(j);
       } else {
-        std::cerr << "signing key " << a->id << " added for " << subject << "\n";
+        std::cerr << "signing key " << a->id << " added for " << subject;
+        if (owner) {
+          std::cerr << "; body " << owner->organization_id << ", usable by "
+                    << (owner->accounts.empty() ? std::string("no account yet") : "");
+          for (size_t i = 0; i < owner->accounts.size(); ++i) {
+            std::cerr << (i ? ", " : "") << owner->accounts[i];
+          }
+        } else {
+          std::cerr << "; no owner body: not usable over the API";
+        }
+        std::cerr << "\n";
       }
       return Status::Ok();
     });
@@ -68,17 +94,24 @@ void AddSigningKeys(CLI::App& sign, Globals& g, int& rc) {
   key->add_subcommand("list", "List the signing keys")->callback([&g, &rc]() {
     rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
       app::SigningKeys keys(&inst);
-      KYSO_ASSIGN_OR_RETURN(auto ids, keys.List());
+      KYSO_ASSIGN_OR_RETURN(auto infos, keys.Describe());
       ordered_json list = ordered_json::array();
-      for (const auto& id : ids) {
-        KYSO_ASSIGN_OR_RETURN(auto credentials, keys.Get(id));
-        ordered_json j = {{"id", id},
-                          {"subject", credentials.certificate.subject().ToRfc4514()},
-                          {"not_after", credentials.certificate.not_after()}};
+      for (const auto& k : infos) {
+        ordered_json j = {{"id", k.id},
+                          {"subject", k.subject},
+                          {"not_after", k.not_after},
+                          {"organization_id", k.organization_id ? ordered_json(*k.organization_id)
+                                                                : ordered_json(nullptr)},
+                          {"organization_name", k.organization_name},
+                          {"accounts", k.accounts}};
         if (g.json) {
           list.push_back(j);
         } else {
-          std::cout << id << "\t" << credentials.certificate.subject().ToRfc4514() << "\n";
+          std::string accounts;
+          for (const auto& name : k.accounts) accounts += (accounts.empty() ? "" : ",") + name;
+          std::cout << k.id << "\t" << k.subject << "\t"
+                    << (k.organization_id ? k.organization_name : "(no owner body)") << "\t"
+                    << (accounts.empty() ? "-" : accounts) << "\n";
         }
       }
       if (g.json) PrintJson(list);

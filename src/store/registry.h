@@ -210,4 +210,14 @@ struct ExpiryCounts {
   std::vector<int64_t> counts;  // counts[i]: from <= not_after < before[i]
 };
 
+// A server-held signing key's owner and the accounts it authorized to sign with it.
+struct SigningKeyAccess {
+  std::string key_id;
+  int64_t organization_id = 0;
+  std::string organization_path;     // on reads: the body's path (scope checks without a join)
+  std::vector<int64_t> account_ids;  // ascending
+  std::string created_by;
+  UnixSeconds created_at = 0;
+};
+
 }  // namespace kyso::store

@@ -853,6 +853,68 @@ TEST_P(RegistryStoreTest, DelegationOfUnknownBodyIsNotFound) {
   EXPECT_TRUE(tx->ListDelegations({})->empty());
 }
 
+// --- server-held signing keys ---
+
+TEST_P(RegistryStoreTest, SigningKeyOwnersAndGrantsRoundTrip) {
+  auto tx = Write();
+  const int64_t root = AddOrganization(*tx, "UBND tỉnh Bắc Giang");
+  const int64_t stc = AddOrganization(*tx, "Sở Tài chính", root);
+  const int64_t clerk = AddAccount(*tx, "vanthu.stc");
+  const int64_t deputy = AddAccount(*tx, "phovanthu.stc");
+  const int64_t other = AddAccount(*tx, "canbo.syt");
+  SigningKeyAccess access;
+  access.key_id = "bacgiang-stc";
+  access.organization_id = stc;
+  access.account_ids = {deputy, clerk, clerk};  // order and repeats do not matter
+  access.created_by = "cli:root@host";
+  access.created_at = kNow;
+  ASSERT_TRUE(tx->InsertSigningKeyAccess(access).ok());
+  SigningKeyAccess unused = access;
+  unused.key_id = "unused";
+  unused.account_ids = {};
+  ASSERT_TRUE(tx->InsertSigningKeyAccess(unused).ok());
+  EXPECT_EQ(tx->InsertSigningKeyAccess(access).id(), "store.duplicate");
+  ASSERT_TRUE(tx->Commit().ok());
+
+  auto read = Read();
+  auto got = read->GetSigningKeyAccess("bacgiang-stc");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->organization_id, stc);
+  EXPECT_EQ((*got)->organization_path,
+            "/" + std::to_string(root) + "/" + std::to_string(stc) + "/");
+  EXPECT_EQ((*got)->account_ids,
+            (std::vector<int64_t>{std::min(clerk, deputy), std::max(clerk, deputy)}));
+  EXPECT_EQ((*got)->created_by, "cli:root@host");
+  EXPECT_EQ((*got)->created_at, kNow);
+  EXPECT_FALSE(read->GetSigningKeyAccess("khong-co")->has_value());
+  auto all = read->ListSigningKeyAccess(std::nullopt);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].key_id, "bacgiang-stc");
+  EXPECT_EQ((*all)[1].key_id, "unused");
+  auto clerks = read->ListSigningKeyAccess(clerk);
+  ASSERT_TRUE(clerks.ok());
+  ASSERT_EQ(clerks->size(), 1u);
+  EXPECT_EQ((*clerks)[0].key_id, "bacgiang-stc");
+  EXPECT_TRUE(read->ListSigningKeyAccess(other)->empty());
+}
+
+TEST_P(RegistryStoreTest, SigningKeyWithUnknownBodyOrAccountWritesNothing) {
+  auto tx = Write();
+  const int64_t body = AddOrganization(*tx, "Sở Tài chính");
+  SigningKeyAccess access;
+  access.key_id = "k";
+  access.organization_id = 999;
+  EXPECT_EQ(tx->InsertSigningKeyAccess(access).id(), "store.not_found");
+  access.organization_id = body;
+  access.account_ids = {999};
+  EXPECT_EQ(tx->InsertSigningKeyAccess(access).id(), "store.not_found");
+  EXPECT_FALSE(tx->GetSigningKeyAccess("k")->has_value());
+  access.account_ids = {};
+  EXPECT_TRUE(tx->InsertSigningKeyAccess(access).ok());
+}
+
 // --- requests ---
 
 TEST_P(RegistryStoreTest, InsertsAndUpdatesRequests) {

@@ -204,6 +204,16 @@ class Transaction {
       UnixSeconds from, const std::vector<UnixSeconds>& before, std::string_view path_prefix) = 0;
 
   // --- settings (small key/value facts: instance id, public base URL, ...) ---
+  // Server-held signing keys: the body each belongs to and the accounts it authorized.
+  // store.duplicate for a key id already recorded, store.not_found for an unknown body or
+  // account (nothing written).
+  virtual Status InsertSigningKeyAccess(const SigningKeyAccess& access) = 0;
+  // nullopt: the key has no owner recorded (added before access control; nobody may use it).
+  virtual Result<std::optional<SigningKeyAccess>> GetSigningKeyAccess(std::string_view key_id) = 0;
+  // Every recorded key, or (with `account_id`) those that account is authorized for; by id.
+  virtual Result<std::vector<SigningKeyAccess>> ListSigningKeyAccess(
+      std::optional<int64_t> account_id) = 0;
+
   virtual Result<std::optional<std::string>> GetSetting(std::string_view key) = 0;
   virtual Status PutSetting(std::string_view key, std::string_view value) = 0;
 };

@@ -1322,6 +1322,16 @@ TEST(SqliteStoreTest, RecordsAppliedMigrations) {
 // dropping what the later migration steps created.
 void DowngradeTo(const std::string& path, int version) {
   RawSqlite raw(path);
+  // Migration 5: server-held signing keys.
+  for (const char* table : {"signing_key_accounts", "signing_keys"}) {
+    ASSERT_EQ(raw.Exec(std::string("DROP TABLE ") + table), SQLITE_OK) << table;
+  }
+  if (version >= 4) {
+    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version > " + std::to_string(version)),
+              SQLITE_OK);
+    ASSERT_EQ(raw.Exec("PRAGMA user_version = " + std::to_string(version)), SQLITE_OK);
+    return;
+  }
   // Migration 4: the registration workflow (children before the tables they reference).
   for (const char* table :
        {"request_events", "request_documents", "requests", "delegations", "access_tokens",
@@ -1362,14 +1372,14 @@ TEST(SqliteStoreTest, MigratesAVersionTwoFileToTheLatest) {
             "registration workflow");
 }
 
-TEST(SqliteStoreTest, MigratesAVersionThreeFileToVersionFour) {
+TEST(SqliteStoreTest, MigratesAVersionThreeFileToTheLatest) {
   TempDir dir;
   const std::string path = dir.File("kyso.db");
   CreatePopulated(path);
   DowngradeTo(path, 3);
   auto db = OpenSqlite(path);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ((*db)->schema_version(), 4);
+  EXPECT_EQ((*db)->schema_version(), SqliteSchemaVersion());
   auto tx = (*db)->Begin(TransactionMode::kWrite);
   ASSERT_TRUE(tx.ok());
   OrganizationRecord org;
@@ -1384,7 +1394,32 @@ TEST(SqliteStoreTest, MigratesAVersionThreeFileToVersionFour) {
   RawSqlite raw(path);
   EXPECT_EQ(raw.QueryText("SELECT description FROM schema_migrations WHERE version = 4"),
             "registration workflow");
-  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_migrations"), "4");
+  EXPECT_EQ(raw.QueryText("SELECT count(*) FROM schema_migrations"),
+            std::to_string(SqliteSchemaVersion()));
+}
+
+TEST(SqliteStoreTest, MigratesAVersionFourFileToVersionFive) {
+  TempDir dir;
+  const std::string path = dir.File("kyso.db");
+  CreatePopulated(path);
+  DowngradeTo(path, 4);
+  auto db = OpenSqlite(path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ((*db)->schema_version(), 5);
+  auto tx = (*db)->Begin(TransactionMode::kWrite);
+  ASSERT_TRUE(tx.ok());
+  OrganizationRecord org;
+  org.name = "Sở Tài chính";
+  auto id = (*tx)->InsertOrganization(org);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  SigningKeyAccess access;
+  access.key_id = "bacgiang-stc";
+  access.organization_id = *id;
+  EXPECT_TRUE((*tx)->InsertSigningKeyAccess(access).ok());
+  ASSERT_TRUE((*tx)->Commit().ok());
+  RawSqlite raw(path);
+  EXPECT_EQ(raw.QueryText("SELECT description FROM schema_migrations WHERE version = 5"),
+            "server-held signing keys: owner body and authorized accounts");
 }
 
 TEST(SqliteStoreTest, OcspQueriesWalkKeysWithoutSorting) {

@@ -53,4 +53,9 @@ class Csr {
   Bytes der_;
 };
 
+// Builds a PKCS#10 request (DER) for `subject` on `key`, signed with it (SHA-256; SHA-384 for
+// P-384; none for Ed25519). For requests made in-process, such as the demo directory of
+// `kyso init --demo`; subscribers bring their own. Error: csr.build_failed.
+Result<Bytes> BuildCsr(const Name& subject, const crypto::PrivateKey& key);
+
 }  // namespace kyso::x509

@@ -18,7 +18,7 @@ cat > fast.json <<JSON
  "issuing": {"key": "ec:P-256"}}
 JSON
 
-expect_success "init --demo" "$KYSO" init --demo --config fast.json
+expect_success "init --demo" "$KYSO" init --demo --no-demo-data --config fast.json
 expect_failure "second init refused" init.already_initialized "$KYSO" init --demo
 [ "$(stat -c %a "$DATA/demo-passphrase")" = 600 ] && ok "demo passphrase mode 0600" || not_ok "demo passphrase mode 0600"
 for k in "$DATA"/keys/*.key.pem; do

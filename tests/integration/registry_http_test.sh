@@ -52,7 +52,7 @@ URL=http://127.0.0.1:$PORT
 cat > fast.json <<JSON
 {"pbkdf2_iterations": 2000, "root": {"key": "ec:P-384"}, "issuing": {"key": "ec:P-256"}}
 JSON
-expect_success "init --demo on $BACKEND" "$KYSO" "${DB_ARGS[@]}" init --demo --config fast.json \
+expect_success "init --demo on $BACKEND" "$KYSO" "${DB_ARGS[@]}" init --demo --no-demo-data --config fast.json \
   --base-url "$URL"
 [ -s "$DATA/demo-admin-password" ] && ok "demo administrator password written" ||
   not_ok "demo administrator password written"

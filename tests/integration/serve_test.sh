@@ -31,7 +31,7 @@ cat > fast.json <<JSON
  "root": {"key": "ec:P-384"},
  "issuing": {"key": "ec:P-256"}}
 JSON
-expect_success "init --demo" "$KYSO" init --demo --config fast.json
+expect_success "init --demo" "$KYSO" init --demo --no-demo-data --config fast.json
 ROOT=$DATA/certs/root.pem
 ISSUING=$DATA/certs/issuing.pem
 

@@ -51,7 +51,11 @@ cat > fast.json <<JSON
  "root": {"key": "ec:P-384"},
  "issuing": {"key": "ec:P-256"}}
 JSON
-expect_success "init --demo" "$KYSO" init --demo --config fast.json --base-url "$URL"
+# The full demo: its directory gives the accounts the server-side signing checks below need.
+init_out=$("$KYSO" init --demo --config fast.json --base-url "$URL" 2>&1)
+expect_eq "init --demo" 0 $?
+expect_contains "init --demo prints the portal's URL" "$URL/" "$init_out"
+expect_contains "init --demo says where the demo accounts are" "$DATA/demo-accounts.txt" "$init_out"
 ROOT=$DATA/certs/root.pem
 CHAIN=$DATA/certs/chain.pem
 cat "$DATA/certs/issuing.pem" "$DATA/certs/tsa.pem" > tsa-untrusted.pem
@@ -565,19 +569,91 @@ expect_contains "--pss gives RSASSA-PSS" "rsassaPss" \
 dict=$(sig_dict inplace.pdf "$(field_names "$report" | cut -d' ' -f2)")
 for key in /Reason /Location /ContactInfo /M; do expect_contains "$key written" "$key" "$dict"; done
 
-# 12. POST /api/v1/sign/pdf with a key the server holds.
-expect_success "sign key add stores the agency key" "$KYSO" sign key add --id van-thu "${ORG[@]}"
-expect_contains "sign key list shows it" "van-thu" "$("$KYSO" sign key list 2>&1)"
-expect_contains "adding a key is audited" "signing_key.add" "$("$KYSO" audit list 2>&1)"
-code=$(curl -s -o api.pdf -D api.headers -w '%{http_code}' -F "file=@$PDFS/cong-van.pdf" \
-  -F key=van-thu -F kind=copy -F level=B-T "$URL/api/v1/sign/pdf")
-expect_eq "HTTP signing answers 200" 200 "$code"
-expect_contains "HTTP signing names the field" "X-Kyso-Signature-Level: B-T" "$(cat api.headers)"
-check_pdfsig "HTTP" api.pdf 1
-api_error() {  # api_error NAME STATUS ID curl-args...
+# 12. POST /api/v1/sign/pdf with a key the server holds: the /api/v1 authentication, and only
+# the accounts the key's body authorized (its clerk). Every use is audited.
+ACCOUNTS=$DATA/demo-accounts.txt
+user_of() { awk -v r="$1" '$1 == r {print $2}' "$ACCOUNTS"; }
+# login ROLE: a session (cookies.ROLE, csrf.ROLE) and an API token (token.ROLE) for ROLE's demo
+# account.
+login() {
+  local body
+  body=$(jq -n --arg u "$(user_of "$1")" --arg p "$(awk -v r="$1" '$1 == r {print $3}' "$ACCOUNTS")" \
+    '{username: $u, password: $p}')
+  curl -s -c "cookies.$1" -H 'Content-Type: application/json' -d "$body" \
+    "$URL/api/v1/auth/login" | jq -r .csrf_token > "csrf.$1"
+  curl -s -b "cookies.$1" -H "X-CSRF-Token: $(cat "csrf.$1")" -H 'Content-Type: application/json' \
+    -d '{"name":"sign test","days":1}' "$URL/api/v1/auth/tokens" | jq -r .token > "token.$1"
+}
+for role in clerk agency_officer other_agency_officer ca_operator; do login "$role"; done
+bearer() { echo "Authorization: Bearer $(cat "token.$1")"; }
+[ -s token.clerk ] && [ "$(cat token.clerk)" != null ] && ok "the demo clerk logs in" ||
+  not_ok "the demo clerk logs in" "$(cat csrf.clerk)"
+STC=$(curl -s -H "$(bearer clerk)" "$URL/api/v1/me" | jq -r '.organization_id // .account.organization_id')
+expect_failure "sign key add refuses an account outside the key's body" \
+  signing_key.account_outside_body "$KYSO" sign key add --id van-thu-x "${ORG[@]}" --body "$STC" \
+  --allow "$(user_of other_agency_officer)"
+expect_success "sign key add stores the agency key for its clerk" "$KYSO" sign key add --id van-thu \
+  "${ORG[@]}" --body "$STC" --allow "$(user_of clerk)"
+expect_contains "sign key list shows it with its clerk" "$(user_of clerk)" \
+  "$("$KYSO" sign key list 2>&1 | grep van-thu)"
+expect_contains "adding a key is audited" "signing_key.add" "$("$KYSO" audit list --limit 100000 2>&1)"
+
+# sign_api NAME STATUS ID curl-args...: POST /api/v1/sign/pdf answers STATUS with error ID
+# ("" for a signed PDF in api.out).
+sign_api() {
   local name=$1 status=$2 id=$3; shift 3
   local got
-  got=$(curl -s -o api.err -w '%{http_code}' "$@" "$URL/api/v1/sign/pdf")
+  got=$(curl -s -o api.out -w '%{http_code}' "$@" "$URL/api/v1/sign/pdf")
+  expect_eq "HTTP $name: status" "$status" "$got"
+  if [ -n "$id" ]; then
+    expect_contains "HTTP $name: error id" "\"code\":\"$id\"" "$(head -c 2000 api.out)"
+    expect_eq "HTTP $name: nothing signed" "" "$(head -c 5 api.out | grep -a '%PDF')"
+  fi
+}
+DOC=(-F "file=@$PDFS/cong-van.pdf" -F key=van-thu)
+sign_api "no credentials (loopback alone no longer suffices)" 401 auth.required "${DOC[@]}"
+sign_api "a wrong bearer token" 401 auth.invalid_token -H "Authorization: Bearer kyso_khong-dung" "${DOC[@]}"
+sign_api "another body's officer" 403 sign.key_not_authorized -H "$(bearer other_agency_officer)" "${DOC[@]}"
+sign_api "the same body's officer, not authorized" 403 sign.key_not_authorized \
+  -H "$(bearer agency_officer)" "${DOC[@]}"
+sign_api "the CA operator" 403 sign.key_not_authorized -H "$(bearer ca_operator)" "${DOC[@]}"
+sign_api "the clerk's cookie session without X-CSRF-Token" 403 auth.csrf -b cookies.clerk "${DOC[@]}"
+code=$(curl -s -o api.pdf -D api.headers -w '%{http_code}' -H "$(bearer clerk)" \
+  "${DOC[@]}" -F kind=copy -F level=B-T "$URL/api/v1/sign/pdf")
+expect_eq "HTTP signing by the authorized clerk answers 200" 200 "$code"
+expect_contains "HTTP signing names the field" "X-Kyso-Signature-Level: B-T" "$(cat api.headers)"
+check_pdfsig "HTTP" api.pdf 1
+out=$("$KYSO" verify --format json api.pdf 2>/dev/null)
+expect_eq "kyso verify: the HTTP-signed PDF is VALID" VALID "$(jq -r .indication <<<"$out")"
+code=$(curl -s -o api-session.pdf -w '%{http_code}' -b cookies.clerk -H "X-CSRF-Token: $(cat csrf.clerk)" \
+  -F "file=@$PDFS/cong-van.pdf" -F key=bacgiang-stc "$URL/api/v1/sign/pdf")
+expect_eq "the clerk's browser session (cookie + CSRF) signs with the demo's key" 200 "$code"
+out=$("$KYSO" verify --format json api-session.pdf 2>/dev/null)
+expect_eq "kyso verify: signed with the demo's key, VALID" VALID "$(jq -r .indication <<<"$out")"
+expect_eq "GET /api/v1/sign/keys: the clerk's keys" "bacgiang-stc van-thu" \
+  "$(curl -s -H "$(bearer clerk)" "$URL/api/v1/sign/keys" | jq -r '[.items[].id] | sort | join(" ")')"
+expect_eq "GET /api/v1/sign/keys: none for another body's officer" 0 \
+  "$(curl -s -H "$(bearer other_agency_officer)" "$URL/api/v1/sign/keys" | jq '.items | length')"
+expect_eq "GET /api/v1/sign/keys without credentials: 401" 401 \
+  "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/sign/keys")"
+audit=$("$KYSO" --json audit list --limit 100000 2>/dev/null)
+expect_eq "audit: the clerk's signatures, naming account and key" \
+  "signing_key/bacgiang-stc signing_key/van-thu" \
+  "$(jq -r --arg u "$(user_of clerk)" '[.[] | select(.action == "sign.pdf" and (.actor | endswith(":" + $u))) | .object] | sort | join(" ")' <<<"$audit")"
+expect_eq "audit: the refusals, naming account and key" 3 \
+  "$(jq '[.[] | select(.action == "sign.refused" and .object == "signing_key/van-thu" and .details.error == "sign.key_not_authorized")] | length' <<<"$audit")"
+expect_contains "audit: the other body's officer is named in a refusal" \
+  ":$(user_of other_agency_officer)" \
+  "$(jq -r '.[] | select(.action == "sign.refused") | .actor' <<<"$audit")"
+expect_eq "audit: each signature records the document's SHA-256" \
+  "$(sha256sum "$PDFS/cong-van.pdf" | cut -d' ' -f1)" \
+  "$(jq -r '[.[] | select(.action == "sign.pdf")][0].details.document_sha256 | ascii_downcase' <<<"$audit")"
+expect_success "the audit log verifies" "$KYSO" audit verify
+
+api_error() {  # api_error NAME STATUS ID curl-args...: as the authorized clerk
+  local name=$1 status=$2 id=$3; shift 3
+  local got
+  got=$(curl -s -o api.err -w '%{http_code}' -H "$(bearer clerk)" "$@" "$URL/api/v1/sign/pdf")
   expect_eq "HTTP $name: status" "$status" "$got"
   expect_contains "HTTP $name: error id" "\"code\":\"$id\"" "$(cat api.err)"
 }
@@ -589,6 +665,8 @@ api_error "rect off the page" 400 pdf.rect_off_page -F "file=@$PDFS/cong-van.pdf
   -F key=van-thu -F kind=approved -F rect=500,800,200,100 -F "image=@$IMGS/chu-ky.png"
 api_error "not multipart" 400 multipart.no_boundary -H "Content-Type: multipart/form-data" \
   --data-binary @pass.txt
+expect_contains "audit: a failed signature is recorded" "sign.failed" \
+  "$("$KYSO" audit list --limit 100000 2>&1)"
 expect_eq "the server still serves after bad input" 200 \
   "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")"
 

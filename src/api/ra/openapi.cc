@@ -482,6 +482,59 @@ std::string OpenApiDocument() {
                            Query("limit", "integer", "1..1000")})}}},
   };
 
+  // --- BEGIN signing routes (src/api/sign/sign_pdf.cc; issue 12) ------------------------------
+  // Registered by api_sign, documented here so that /api/v1 has one document. Same
+  // authentication as above; a server-held key signs only for the accounts its body
+  // authorized.
+  {
+    ojson multipart = {
+        {"multipart/form-data",
+         {{"schema",
+           Object(
+               {{"file", {{"type", "string"}, {"format", "binary"}}},
+                {"key", {{"type", "string"}, {"description", "server-held key id"}}},
+                {"image", {{"type", "string"}, {"format", "binary"}}},
+                {"kind",
+                 {{"type", "string"},
+                  {"enum", {"approved", "issued", "copy", "appendix", "initials", "invisible"}}}},
+                {"level", {{"type", "string"}, {"enum", {"B-B", "B-T", "B-LT", "B-LTA"}}}},
+                {"page", {{"type", "integer"}}},
+                {"rect", {{"type", "string"}, {"description", "x,y,w,h"}}},
+                {"unit", {{"type", "string"}, {"enum", {"pt", "mm"}}}},
+                {"field", {{"type", "string"}}},
+                {"reason", {{"type", "string"}}},
+                {"location", {{"type", "string"}}},
+                {"contact", {{"type", "string"}}},
+                {"show_info", {{"type", "boolean"}}},
+                {"text", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+                {"copy_type", {{"type", "string"}}},
+                {"doc_number", {{"type", "string"}}},
+                {"seal_mm", {{"type", "number"}}}},
+               {"file", "key"})}}}};
+    ojson sign = {
+        {"summary",
+         "Sign a PDF (PAdES) with a server-held key the caller's body authorized it to use; "
+         "403 sign.key_not_authorized otherwise. Every use is audited."},
+        {"tags", {"signing"}},
+        {"requestBody", {{"required", true}, {"content", multipart}}},
+        {"responses", Errors({400, 401, 403, 404, 503})}};
+    sign["responses"]["200"] = {
+        {"description", "the signed PDF (X-Kyso-Signature-Field, -Page, -Level headers)"},
+        {"content",
+         {{"application/pdf", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}};
+    paths["/api/v1/sign/pdf"] = {{"post", sign}};
+    ojson key = Object({{"id", kStr},
+                        {"subject", kStr},
+                        {"serial", kStr},
+                        {"not_after", {{"type", "string"}, {"format", "date-time"}}},
+                        {"organization_id", {{"type", "integer"}, {"format", "int64"}}},
+                        {"organization_name", kStr}});
+    paths["/api/v1/sign/keys"] = {
+        {"get", Operation("The server-held keys the caller may sign with", "signing",
+                          Object({{"items", {{"type", "array"}, {"items", key}}}}))}};
+  }
+  // --- END signing routes ----------------------------------------------------------------------
+
   ojson doc = {
       {"openapi", "3.0.3"},
       {"info",

@@ -1203,4 +1203,11 @@ void AddRegistryRoutes(http::Router& router, const RegistryServices* s) {
   add("api_audit_verify", {M::kGet}, "/api/v1/audit/verify", 0, authed(AuditVerify));
 }
 
+// Shared with the signing routes (through app): the same checks as every route above.
+Result<ra::Principal> AuthenticateRequest(const RegistryServices& services,
+                                          const http::Request& request) {
+  KYSO_ASSIGN_OR_RETURN(Caller caller, Authenticate(services, request));
+  return std::move(caller.principal);
+}
+
 }  // namespace kyso::api

@@ -52,4 +52,11 @@ void AddRegistryRoutes(http::Router& router, const RegistryServices* services);
 // The OpenAPI 3.0 document describing them (served at /api/v1/openapi.json).
 std::string OpenApiDocument();
 
+// The caller of a /api/v1 request, authenticated as above (Unauthenticated auth.required,
+// auth.invalid_token, auth.unknown_certificate, auth.account_disabled; PermissionDenied
+// auth.csrf). The composition root hands it to the signing routes, which may not depend on
+// this module.
+Result<ra::Principal> AuthenticateRequest(const RegistryServices& services,
+                                          const http::Request& request);
+
 }  // namespace kyso::api

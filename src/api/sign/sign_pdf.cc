@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "appearance/appearance.h"
 #include "base/files.h"
@@ -17,10 +18,6 @@ namespace kyso::api {
 namespace {
 
 using http::Response;
-
-bool IsLoopback(std::string_view remote) {
-  return remote.starts_with("127.") || remote.starts_with("[::1]") || remote.starts_with("::1");
-}
 
 Result<double> ParseNumber(const std::string& name, const std::string& text) {
   char* end = nullptr;
@@ -50,7 +47,30 @@ Result<std::shared_ptr<const appearance::Font>> DefaultFont() {
   return font;
 }
 
-Result<Response> Sign(const SigningServices& s, http::Request& request) {
+struct SignedPdf {
+  std::string pdf;
+  std::string field;
+  int page = 0;
+  pades::Level level = pades::Level::kBB;
+};
+
+Result<SignedPdf> SignWith(const SigningServices& s, http::Request& request,
+                           const http::MultipartPart& file_part, const http::MultipartPart* image,
+                           const std::map<std::string, std::string>& fields,
+                           const std::vector<std::string>& text_lines,
+                           const pades::Credentials& credentials);
+
+// The error answer of a refused caller; 401s name the scheme (RFC 9110 §11.6.1).
+Response Refusal(const Status& st) {
+  Response r = Response::FromStatus(st);
+  if (st.code() == StatusCode::kUnauthenticated) {
+    r.Header("WWW-Authenticate", "Bearer realm=\"kyso\"");
+  }
+  return r;
+}
+
+Result<Response> Sign(const SigningServices& s, const SigningCaller& caller,
+                      http::Request& request) {
   KYSO_ASSIGN_OR_RETURN(
       auto parts, http::ParseMultipart(request.Header("content-type"), AsBytes(request.body)));
   std::map<std::string, std::string> fields;
@@ -78,7 +98,36 @@ Result<Response> Sign(const SigningServices& s, http::Request& request) {
   auto key_id = field("key");
   if (!key_id)
     return InvalidArgument("sign.no_key", "the 'key' field (a server-held key id) is missing");
-  KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, s.credentials(*key_id));
+  // Authorization before anything is parsed or signed; the gate audits a refusal.
+  KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, s.gate->Authorize(caller, *key_id));
+  auto signed_pdf = SignWith(s, request, *file, image, fields, text_lines, credentials);
+  if (!signed_pdf.ok()) {
+    s.gate->RecordFailure(caller, *key_id, signed_pdf.status());
+    return signed_pdf.status();
+  }
+  // No audit entry, no document: every signature made with a server-held key is on record.
+  KYSO_RETURN_IF_ERROR(s.gate->RecordSignature(caller, *key_id,
+                                               {file->data, signed_pdf->field, signed_pdf->page,
+                                                std::string(pades::LevelName(signed_pdf->level))}));
+  Response r = Response::Binary(200, "application/pdf", std::move(signed_pdf->pdf));
+  r.Header("X-Kyso-Signature-Field", signed_pdf->field);
+  r.Header("X-Kyso-Signature-Page", std::to_string(signed_pdf->page));
+  r.Header("X-Kyso-Signature-Level", std::string(pades::LevelName(signed_pdf->level)));
+  r.Header("Cache-Control", "no-store");
+  return r;
+}
+
+Result<SignedPdf> SignWith(const SigningServices& s, http::Request& request,
+                           const http::MultipartPart& file_part, const http::MultipartPart* image,
+                           const std::map<std::string, std::string>& fields,
+                           const std::vector<std::string>& text_lines,
+                           const pades::Credentials& credentials) {
+  const http::MultipartPart* file = &file_part;
+  auto field = [&](const std::string& name) -> std::optional<std::string> {
+    auto it = fields.find(name);
+    if (it == fields.end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  };
 
   pades::VisibleOptions visible;
   visible.kind = pades::Kind::kInvisible;
@@ -130,12 +179,8 @@ Result<Response> Sign(const SigningServices& s, http::Request& request) {
   auto signed_pdf = ReadFile(scratch, kSignPdfMaxBody * 2);
   ::unlink(scratch.c_str());
   if (!signed_pdf.ok()) return signed_pdf.status();
-  Response r = Response::Binary(200, "application/pdf", std::string(AsString(*signed_pdf)));
-  r.Header("X-Kyso-Signature-Field", outcome->field_name);
-  r.Header("X-Kyso-Signature-Page", std::to_string(outcome->page));
-  r.Header("X-Kyso-Signature-Level", std::string(pades::LevelName(outcome->level)));
-  r.Header("Cache-Control", "no-store");
-  return r;
+  return SignedPdf{std::string(AsString(*signed_pdf)), outcome->field_name, outcome->page,
+                   outcome->level};
 }
 
 }  // namespace
@@ -146,6 +191,10 @@ void AddSigningRoutes(http::Router& router, const SigningServices* services) {
               "/api/v1/sign/pdf",
               kSignPdfMaxBody,
               [services](http::Request& r) { return SignPdf(*services, r); }});
+  router.Add(
+      {"sign_keys", {http::Method::kGet}, "/api/v1/sign/keys", 0, [services](http::Request& r) {
+         return ListSigningKeys(*services, r);
+       }});
   router.Add({"verify",
               {http::Method::kPost},
               "/api/v1/verify",
@@ -203,17 +252,38 @@ Response Verify(const SigningServices& s, http::Request& request) {
 }
 
 Response SignPdf(const SigningServices& s, http::Request& request) {
-  if (!IsLoopback(request.remote)) {
-    return Response::Error(403, "sign.forbidden",
-                           "document signing is open to callers on this machine only until "
-                           "access control is configured");
-  }
-  if (!s.credentials || s.scratch_dir.empty() || s.clock == nullptr) {
+  // Where the request comes from proves nothing (behind a reverse proxy every caller looks
+  // local): the caller authenticates like anywhere else in /api/v1.
+  if (s.gate == nullptr || s.scratch_dir.empty() || s.clock == nullptr) {
     return Response::Error(503, "sign.unavailable", "document signing is not configured");
   }
-  auto response = Sign(s, request);
-  if (!response.ok()) return Response::FromStatus(response.status());
+  auto caller = s.gate->Authenticate(request);
+  if (!caller.ok()) return Refusal(caller.status());
+  auto response = Sign(s, *caller, request);
+  if (!response.ok()) return Refusal(response.status());
   return std::move(response).value();
+}
+
+Response ListSigningKeys(const SigningServices& s, http::Request& request) {
+  if (s.gate == nullptr) {
+    return Response::Error(503, "sign.unavailable", "document signing is not configured");
+  }
+  auto caller = s.gate->Authenticate(request);
+  if (!caller.ok()) return Refusal(caller.status());
+  auto keys = s.gate->KeysFor(*caller);
+  if (!keys.ok()) return Refusal(keys.status());
+  nlohmann::ordered_json items = nlohmann::ordered_json::array();
+  for (const SigningKeySummary& k : *keys) {
+    items.push_back({{"id", k.id},
+                     {"subject", k.subject},
+                     {"serial", k.serial_hex},
+                     {"not_after", FormatUtc(k.not_after)},
+                     {"organization_id", k.organization_id},
+                     {"organization_name", k.organization_name}});
+  }
+  Response r = Response::Json(200, nlohmann::ordered_json{{"items", items}}.dump());
+  r.Header("Cache-Control", "no-store");
+  return r;
 }
 
 }  // namespace kyso::api

@@ -1,5 +1,11 @@
 // The document routes: POST /api/v1/sign/pdf signs an uploaded PDF with a key the server holds
-// (kyso sign key add).
+// (kyso sign key add); GET /api/v1/sign/keys lists the keys the caller may sign with.
+//
+// Both need the same authentication as the rest of /api/v1 (a Bearer token, a cookie session
+// with X-CSRF-Token for the POST, or a registered TLS client certificate), and a server-held
+// key signs only for the accounts its owner body authorized (its clerk). The composition root
+// supplies both checks through SigningGate, so this module stays free of the registration
+// workflow; every use of a key, refused or not, is audited naming the account and the key.
 //
 // The body is multipart/form-data (RFC 7578). Parts:
 //   file       the PDF (required)
@@ -9,10 +15,12 @@
 //   page, rect ("x,y,w,h"), unit (pt|mm), field, level (B-B..B-LTA), reason, location,
 //   contact, show_info (true/false), text (repeatable), copy_type, doc_number, seal_mm
 // The answer is the signed PDF (application/pdf) with X-Kyso-Signature-Field, -Page and
-// -Level headers, or a JSON error: 400 for bad input (the id says which: pdf.encrypted,
-// pdf.rect_off_page, appearance.not_png, multipart.*, sign.*), 403 for a caller that is not
-// on this machine (access control arrives with the registration workflow), 404 for an unknown
-// key, 503 when signing is not configured.
+// -Level headers, or a JSON error: 401 auth.required / auth.invalid_token without valid
+// credentials, 403 auth.csrf (a cookie session without its CSRF token) or
+// sign.key_not_authorized (the key's body did not authorize the caller), 404
+// signing_key.not_found, 400 for bad input (the id says which: pdf.encrypted,
+// pdf.rect_off_page, appearance.not_png, multipart.*, sign.*), 503 when signing is not
+// configured. Nothing is signed unless the caller is authorized.
 #pragma once
 
 #include <functional>
@@ -28,9 +36,54 @@ namespace kyso::api {
 
 inline constexpr size_t kSignPdfMaxBody = 64u << 20;
 
+// The caller of a signing route, as the gate authenticated it.
+struct SigningCaller {
+  int64_t account_id = 0;
+  std::string username;
+  std::string auth_method;  // "session", "token", "certificate"
+};
+
+// A key the caller may sign with (GET /api/v1/sign/keys).
+struct SigningKeySummary {
+  std::string id;
+  std::string subject;  // of the signing certificate (RFC 4514)
+  std::string serial_hex;
+  UnixSeconds not_after = 0;
+  int64_t organization_id = 0;
+  std::string organization_name;
+};
+
+// One signature made with a server-held key, for the audit log.
+struct SignatureMade {
+  ByteSpan document;  // the PDF as uploaded (the audit entry records its SHA-256)
+  std::string field;
+  int page = 0;
+  std::string level;
+};
+
+// Authentication and per-key authorization, from the composition root (app).
+class SigningGate {
+ public:
+  virtual ~SigningGate() = default;
+  // The /api/v1 authentication. Unauthenticated auth.* (401) without valid credentials,
+  // PermissionDenied auth.csrf (403) for a cookie session's write without its CSRF token.
+  virtual Result<SigningCaller> Authenticate(const http::Request& request) = 0;
+  // The credentials of `key_id` if `caller` may sign with it; a refusal is audited before it is
+  // returned (403 sign.key_not_authorized, 404 signing_key.not_found).
+  virtual Result<pades::Credentials> Authorize(const SigningCaller& caller,
+                                               const std::string& key_id) = 0;
+  // Audits a signature made. When this fails the signed PDF is not handed out.
+  virtual Status RecordSignature(const SigningCaller& caller, const std::string& key_id,
+                                 const SignatureMade& made) = 0;
+  // Audits an authorized use that failed (a bad PDF, a placement off the page, ...).
+  virtual void RecordFailure(const SigningCaller& caller, const std::string& key_id,
+                             const Status& error) = 0;
+  virtual Result<std::vector<SigningKeySummary>> KeysFor(const SigningCaller& caller) = 0;
+};
+
 struct SigningServices {
-  // The credentials of a server-held key; NotFound signing_key.not_found for an unknown id.
-  std::function<Result<pades::Credentials>(const std::string& key_id)> credentials;
+  // Authentication and per-key authorization; null: signing is not configured (503).
+  SigningGate* gate = nullptr;
   pades::ValidationServices* validation = nullptr;
   std::string scratch_dir;  // where signed files are assembled before they are sent
   const Clock* clock = nullptr;
@@ -41,11 +94,14 @@ struct SigningServices {
   verify::OnlineRevocation* online = nullptr;
 };
 
-// Registers POST /api/v1/sign/pdf and POST /api/v1/verify. `services` must outlive the
-// router.
+// Registers POST /api/v1/sign/pdf, GET /api/v1/sign/keys and POST /api/v1/verify. `services`
+// must outlive the router.
 void AddSigningRoutes(http::Router& router, const SigningServices* services);
 
 http::Response SignPdf(const SigningServices& services, http::Request& request);
+// GET /api/v1/sign/keys: {"items": [{"id", "subject", "serial", "not_after", "organization_id",
+// "organization_name"}]}, the keys the caller may sign with.
+http::Response ListSigningKeys(const SigningServices& services, http::Request& request);
 
 // POST /api/v1/verify: multipart `file` (PDF, .p7s or .p7m), optional `content` (the data of a
 // detached .p7s), `offline` (true/false), `lang` (vi|en). JSON report by default;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "store/revocation_reason.h"
+#include "store/signing_keys_schema.h"
 
 namespace kyso::store {
 namespace {
@@ -375,6 +376,9 @@ CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE sent_at IS NULL;
 CREATE INDEX certificates_expiring ON certificates(not_after, organization_id)
   WHERE status = 'valid' AND organization_id IS NOT NULL;
 )sql"},
+    // Server-held signing keys: their owner body and the accounts it authorized; the same text
+    // as SQLite's migration 5 (store/signing_keys_schema.h).
+    {3, "server-held signing keys: owner body and authorized accounts", kSigningKeysSchema},
 };
 
 constexpr int kLatestSchemaVersion =
@@ -1329,6 +1333,11 @@ class PostgresTransaction final : public Transaction {
   Result<std::vector<ExpiryCounts>> CountExpiringInSubtree(UnixSeconds from,
                                                            const std::vector<UnixSeconds>& before,
                                                            std::string_view path_prefix) override;
+
+  Status InsertSigningKeyAccess(const SigningKeyAccess& access) override;
+  Result<std::optional<SigningKeyAccess>> GetSigningKeyAccess(std::string_view key_id) override;
+  Result<std::vector<SigningKeyAccess>> ListSigningKeyAccess(
+      std::optional<int64_t> account_id) override;
 
   Result<std::optional<std::string>> GetSetting(std::string_view key) override;
   Status PutSetting(std::string_view key, std::string_view value) override;
@@ -2758,6 +2767,89 @@ Result<std::vector<ExpiryCounts>> PostgresTransaction::CountExpiringInSubtree(
 }
 
 // --- settings ---
+
+// --- signing keys ---
+
+Status PostgresTransaction::InsertSigningKeyAccess(const SigningKeyAccess& access) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  std::vector<int64_t> accounts = access.account_ids;
+  std::sort(accounts.begin(), accounts.end());
+  accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
+  return Atomically([&]() -> Status {
+    KYSO_RETURN_IF_ERROR(GetOrganization(access.organization_id).status());
+    for (int64_t id : accounts) KYSO_RETURN_IF_ERROR(GetAccount(id).status());
+    KYSO_RETURN_IF_ERROR(Exec("INSERT INTO signing_keys (id, organization_id, created_by, "
+                              "created_at) VALUES (?, ?, ?, ?)",
+                              Params()
+                                  .Text(access.key_id)
+                                  .Int(access.organization_id)
+                                  .Text(access.created_by)
+                                  .Int(access.created_at))
+                             .status()
+                             .WithContext("signing key " + access.key_id));
+    for (int64_t id : accounts) {
+      KYSO_RETURN_IF_ERROR(
+          Exec("INSERT INTO signing_key_accounts (key_id, account_id) VALUES (?, ?)",
+               Params().Text(access.key_id).Int(id))
+              .status());
+    }
+    return Status::Ok();
+  });
+}
+
+namespace {
+constexpr const char* kPgSigningKeySelect =
+    "SELECT k.id, k.organization_id, o.path, k.created_by, k.created_at FROM signing_keys k "
+    "JOIN organizations o ON o.id = k.organization_id";
+
+SigningKeyAccess ReadSigningKeyRow(const Row& row) {
+  SigningKeyAccess access;
+  access.key_id = row.Text(0);
+  access.organization_id = row.Int(1);
+  access.organization_path = row.Text(2);
+  access.created_by = row.Text(3);
+  access.created_at = row.Int(4);
+  return access;
+}
+}  // namespace
+
+Result<std::optional<SigningKeyAccess>> PostgresTransaction::GetSigningKeyAccess(
+    std::string_view key_id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(
+      Rows rows, Exec(std::string(kPgSigningKeySelect) + " WHERE k.id = ?", Params().Text(key_id)));
+  if (rows.empty()) return std::optional<SigningKeyAccess>();
+  SigningKeyAccess access = ReadSigningKeyRow(rows[0]);
+  KYSO_ASSIGN_OR_RETURN(Rows grants, Exec("SELECT account_id FROM signing_key_accounts WHERE "
+                                          "key_id = ? ORDER BY account_id",
+                                          Params().Text(key_id)));
+  for (int i = 0; i < grants.size(); ++i) access.account_ids.push_back(grants[i].Int(0));
+  return std::optional<SigningKeyAccess>(std::move(access));
+}
+
+Result<std::vector<SigningKeyAccess>> PostgresTransaction::ListSigningKeyAccess(
+    std::optional<int64_t> account_id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  Params params;
+  if (account_id) params.Int(*account_id);
+  KYSO_ASSIGN_OR_RETURN(
+      Rows rows, Exec(std::string(kPgSigningKeySelect) +
+                          (account_id ? " WHERE k.id IN (SELECT key_id FROM signing_key_accounts "
+                                        "WHERE account_id = ?)"
+                                      : "") +
+                          " ORDER BY k.id",
+                      params));
+  std::vector<SigningKeyAccess> keys;
+  for (int i = 0; i < rows.size(); ++i) {
+    SigningKeyAccess access = ReadSigningKeyRow(rows[i]);
+    KYSO_ASSIGN_OR_RETURN(Rows grants, Exec("SELECT account_id FROM signing_key_accounts WHERE "
+                                            "key_id = ? ORDER BY account_id",
+                                            Params().Text(access.key_id)));
+    for (int g = 0; g < grants.size(); ++g) access.account_ids.push_back(grants[g].Int(0));
+    keys.push_back(std::move(access));
+  }
+  return keys;
+}
 
 Result<std::optional<std::string>> PostgresTransaction::GetSetting(std::string_view key) {
   KYSO_RETURN_IF_ERROR(CheckOpen());

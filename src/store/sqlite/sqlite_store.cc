@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "store/revocation_reason.h"
+#include "store/signing_keys_schema.h"
 
 namespace kyso::store {
 namespace {
@@ -366,6 +367,9 @@ CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL;
 CREATE INDEX certificates_expiring ON certificates(status, not_after, organization_id)
   WHERE organization_id IS NOT NULL;
 )sql"},
+    // Server-held signing keys: their owner body and the accounts it authorized; the same text
+    // as PostgreSQL's migration 3 (store/signing_keys_schema.h).
+    {5, "server-held signing keys: owner body and authorized accounts", kSigningKeysSchema},
 };
 
 constexpr int kLatestSchemaVersion =
@@ -1452,10 +1456,16 @@ class SqliteTransaction final : public Transaction {
                                                            const std::vector<UnixSeconds>& before,
                                                            std::string_view path_prefix) override;
 
+  Status InsertSigningKeyAccess(const SigningKeyAccess& access) override;
+  Result<std::optional<SigningKeyAccess>> GetSigningKeyAccess(std::string_view key_id) override;
+  Result<std::vector<SigningKeyAccess>> ListSigningKeyAccess(
+      std::optional<int64_t> account_id) override;
+
   Result<std::optional<std::string>> GetSetting(std::string_view key) override;
   Status PutSetting(std::string_view key, std::string_view value) override;
 
  private:
+  Status ReadSigningKeyAccounts(SigningKeyAccess& access);
   Status CheckOpen() const {
     if (connection_ == nullptr) {
       return FailedPrecondition("store.closed", "the transaction was already committed");
@@ -2910,6 +2920,101 @@ Result<std::vector<ExpiryCounts>> SqliteTransaction::CountExpiringInSubtree(
 }
 
 // --- settings ---
+
+// --- signing keys ---
+
+Status SqliteTransaction::InsertSigningKeyAccess(const SigningKeyAccess& access) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  // References first, so that a bad one writes nothing.
+  KYSO_RETURN_IF_ERROR(GetOrganization(access.organization_id).status());
+  std::vector<int64_t> accounts = access.account_ids;
+  std::sort(accounts.begin(), accounts.end());
+  accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
+  for (int64_t id : accounts) KYSO_RETURN_IF_ERROR(GetAccount(id).status());
+  {
+    KYSO_ASSIGN_OR_RETURN(Statement insert,
+                          Prepare("INSERT INTO signing_keys (id, organization_id, created_by, "
+                                  "created_at) VALUES (?, ?, ?, ?)"));
+    KYSO_RETURN_IF_ERROR(insert.Text(access.key_id)
+                             .Int(access.organization_id)
+                             .Text(access.created_by)
+                             .Int(access.created_at)
+                             .Run()
+                             .WithContext("signing key " + access.key_id));
+  }
+  for (int64_t id : accounts) {
+    KYSO_ASSIGN_OR_RETURN(
+        Statement grant,
+        Prepare("INSERT INTO signing_key_accounts (key_id, account_id) VALUES (?, ?)"));
+    KYSO_RETURN_IF_ERROR(grant.Text(access.key_id).Int(id).Run());
+  }
+  return Status::Ok();
+}
+
+Status SqliteTransaction::ReadSigningKeyAccounts(SigningKeyAccess& access) {
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare("SELECT account_id FROM signing_key_accounts WHERE key_id = ? "
+                                "ORDER BY account_id"));
+  select.Text(access.key_id);
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    access.account_ids.push_back(select.ColumnInt(0));
+  }
+  return Status::Ok();
+}
+
+constexpr const char* kSigningKeySelect =
+    "SELECT k.id, k.organization_id, o.path, k.created_by, k.created_at FROM signing_keys k "
+    "JOIN organizations o ON o.id = k.organization_id";
+
+SigningKeyAccess ReadSigningKeyRow(const Statement& row) {
+  SigningKeyAccess access;
+  access.key_id = row.ColumnText(0);
+  access.organization_id = row.ColumnInt(1);
+  access.organization_path = row.ColumnText(2);
+  access.created_by = row.ColumnText(3);
+  access.created_at = row.ColumnInt(4);
+  return access;
+}
+
+Result<std::optional<SigningKeyAccess>> SqliteTransaction::GetSigningKeyAccess(
+    std::string_view key_id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  SigningKeyAccess access;
+  {
+    KYSO_ASSIGN_OR_RETURN(Statement select,
+                          Prepare(std::string(kSigningKeySelect) + " WHERE k.id = ?"));
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Text(key_id).Step());
+    if (!row) return std::optional<SigningKeyAccess>();
+    access = ReadSigningKeyRow(select);
+  }
+  KYSO_RETURN_IF_ERROR(ReadSigningKeyAccounts(access));
+  return std::optional<SigningKeyAccess>(std::move(access));
+}
+
+Result<std::vector<SigningKeyAccess>> SqliteTransaction::ListSigningKeyAccess(
+    std::optional<int64_t> account_id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  std::vector<SigningKeyAccess> keys;
+  {
+    KYSO_ASSIGN_OR_RETURN(
+        Statement select,
+        Prepare(std::string(kSigningKeySelect) +
+                (account_id ? " WHERE k.id IN (SELECT key_id FROM signing_key_accounts "
+                              "WHERE account_id = ?)"
+                            : "") +
+                " ORDER BY k.id"));
+    if (account_id) select.Int(*account_id);
+    while (true) {
+      KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      keys.push_back(ReadSigningKeyRow(select));
+    }
+  }
+  for (SigningKeyAccess& access : keys) KYSO_RETURN_IF_ERROR(ReadSigningKeyAccounts(access));
+  return keys;
+}
 
 Result<std::optional<std::string>> SqliteTransaction::GetSetting(std::string_view key) {
   KYSO_RETURN_IF_ERROR(CheckOpen());
