@@ -323,6 +323,12 @@ test('officer imports staff from CSV with a dry run, per-row errors and then the
   await page.click('button:has-text("Nhập dữ liệu")');
   await page.locator('text=Đã nhập 2 cán bộ').waitFor();
   await page.locator('[data-testid=people] >> text=Trần Văn Bình').waitFor();
+  // Retiring a person with no certificate records the change and opens no draft.
+  await page.click('button[aria-label="Thay đổi cho Lê Thị Đào"]');
+  await page.check('input[type=radio][value=status]');
+  await page.fill('[id^=reason-]', 'Nghỉ hưu theo chế độ');
+  await page.click('button:text-is("Ghi nhận thay đổi")');
+  await page.locator('[data-testid=opened]:has-text("Không có chứng thư số nào")').waitFor();
   await checkPage('officer-staff', null, '[data-testid=people]');
 });
 
@@ -380,8 +386,8 @@ test('the CA operator reviews, approves and executes from the national queue', a
   state.certificate = request.result_certificate_id;
   await checkPage('operator-dashboard', '/dashboard', '[data-testid=certificate-cards]');
   await checkPage('operator-status', '/status', '[data-testid=status-cas]');
-  await checkPage('operator-delegations', '/delegations', '[data-testid=delegations] tbody tr');
   assert.match(await page.textContent('[data-testid=status-cas]'), /Còn hiệu lực/);
+  await checkPage('operator-delegations', '/delegations', '[data-testid=delegations] tbody tr');
   await checkPage(
     'operator-certificates',
     '/certificates?subject=Tr%E1%BA%A7n',

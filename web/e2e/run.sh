@@ -36,7 +36,7 @@ URL=http://127.0.0.1:$PORT
 cat > fast.json <<JSON
 {"pbkdf2_iterations": 2000, "root": {"key": "ec:P-384"}, "issuing": {"key": "ec:P-256"}}
 JSON
-"$KYSO" init --demo --config fast.json --base-url "$URL" > init.log 2>&1 || fail "init --demo: $(cat init.log)"
+"$KYSO" init --demo --no-demo-data --config fast.json --base-url "$URL" > init.log 2>&1 || fail "init --demo: $(cat init.log)"
 "$KYSO" --json serve --listen "127.0.0.1:$PORT" --web "$WEB/dist" --access-log off \
   > server.json 2> server.err &
 SERVER_PID=$!
