@@ -1,10 +1,8 @@
 // Browser figures on a running kyso with the demo directory (`kyso init --demo`): time until the
 // dashboard is usable (cold and warm cache) and the p95 of the main list pages, per role.
 //   node e2e/figures.mjs http://127.0.0.1:8080 kyso-data/demo-accounts.txt [runs]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { launchBrowser } from './browser.mjs';
 
 const [base, accountsFile, runsArg] = process.argv.slice(2);
 const runs = Number(runsArg ?? 20);
@@ -15,22 +13,7 @@ const accounts = Object.fromEntries(
     .map((l) => l.trim().split(/\s+/))
     .map(([role, username, password]) => [role, { username, password }]),
 );
-const dir = mkdtempSync(join(tmpdir(), 'kyso-figures-'));
-const context = await chromium.launchPersistentContext(dir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-  viewport: { width: 1366, height: 768 },
-});
-const page = context.pages()[0] ?? (await context.newPage());
+const { context, page, close } = await launchBrowser();
 page.setDefaultTimeout(30000);
 const out = {};
 
@@ -92,6 +75,5 @@ await list('agency_officer', 'staff', '/staff', '[data-testid=people], main p');
 await list('agency_officer', 'requests', '/requests', '[data-testid=requests]');
 await login('auditor');
 await list('auditor', 'audit', '/audit', '[data-testid=audit]');
-await context.close();
-rmSync(dir, { recursive: true, force: true });
+await close();
 console.log(JSON.stringify(out, null, 2));

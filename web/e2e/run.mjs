@@ -6,11 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './browser.mjs';
 
 const fx = JSON.parse(readFileSync(process.env.FIXTURE ?? '', 'utf8'));
 const BASE = fx.url;
@@ -27,27 +26,18 @@ const state = {};
 let context;
 let page;
 const cspViolations = [];
-const userDataDir = mkdtempSync(join(tmpdir(), 'kyso-chromium-'));
+let closeBrowser;
 
 before(async () => {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1366, height: 768 },
+  ({
+    context,
+    page,
+    close: closeBrowser,
+  } = await launchBrowser({
     acceptDownloads: true,
     locale: 'vi-VN',
     timezoneId: 'Asia/Ho_Chi_Minh',
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  }));
   page.setDefaultTimeout(15000);
   page.on('console', (msg) => {
     if (/Content Security Policy|Refused to/i.test(msg.text())) cspViolations.push(msg.text());
@@ -55,8 +45,7 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close();
-  rmSync(userDataDir, { recursive: true, force: true });
+  await closeBrowser?.();
   writeFileSync(join(SHOTS, 'figures.json'), JSON.stringify(figures, null, 2) + '\n');
   console.log('figures', JSON.stringify(figures));
 });
@@ -120,6 +109,18 @@ async function login(who, password = fx.password) {
   await page.click('form button[type=submit]');
   await page.waitForURL(/\/dashboard/);
   await page.locator('h1').waitFor();
+}
+
+// The handler's three steps on the open request page, each checked by the state it reaches.
+async function reviewApproveExecute() {
+  for (const [action, after] of [
+    ['Tiếp nhận xem xét', 'Đang xem xét'],
+    ['Phê duyệt', 'Đã phê duyệt'],
+    ['Thực hiện', 'Đã thực hiện'],
+  ]) {
+    await page.click(`button:text-is("${action}")`);
+    await page.locator(`[data-testid=state]:text-is("${after}")`).waitFor();
+  }
 }
 
 async function setLanguage(lang) {
@@ -373,14 +374,7 @@ test('the CA operator reviews, approves and executes from the national queue', a
   await login('operator');
   await checkPage('operator-queue', '/requests?mine=1', '[data-testid=requests]');
   await page.click(`[data-testid=requests] a:text-is("${state.newRequest}")`);
-  for (const [action, after] of [
-    ['Tiếp nhận xem xét', 'Đang xem xét'],
-    ['Phê duyệt', 'Đã phê duyệt'],
-    ['Thực hiện', 'Đã thực hiện'],
-  ]) {
-    await page.click(`button:text-is("${action}")`);
-    await page.locator(`[data-testid=state]:text-is("${after}")`).waitFor();
-  }
+  await reviewApproveExecute();
   const request = await api('GET', `/api/v1/requests/${state.newRequest}`, fx.tokens.operator);
   assert.ok(request.result_certificate_id, 'a certificate was issued');
   state.certificate = request.result_certificate_id;
@@ -472,14 +466,7 @@ test('a delegate officer handles a renewal in the delegated queue', async () => 
   await checkPage('delegate-queue', '/requests?mine=1', '[data-testid=requests]');
   await page.click(`[data-testid=requests] a:text-is("${renewal.id}")`);
   await page.locator('[data-testid=state]').waitFor();
-  for (const [action, after] of [
-    ['Tiếp nhận xem xét', 'Đang xem xét'],
-    ['Phê duyệt', 'Đã phê duyệt'],
-    ['Thực hiện', 'Đã thực hiện'],
-  ]) {
-    await page.click(`button:text-is("${action}")`);
-    await page.locator(`[data-testid=state]:text-is("${after}")`).waitFor();
-  }
+  await reviewApproveExecute();
   const done = await api('GET', `/api/v1/requests/${renewal.id}`, fx.tokens.officer);
   assert.equal(done.state, 'executed');
   state.renewed = done.result_certificate_id ?? state.certificate;
@@ -506,14 +493,7 @@ test('the officer requests revocation, the operator executes it, openssl ocsp sa
   await page.locator('[data-testid=state]:has-text("Đã gửi")').waitFor();
   await login('operator');
   await page.goto(BASE + `/requests/${id}`);
-  for (const [action, after] of [
-    ['Tiếp nhận xem xét', 'Đang xem xét'],
-    ['Phê duyệt', 'Đã phê duyệt'],
-    ['Thực hiện', 'Đã thực hiện'],
-  ]) {
-    await page.click(`button:text-is("${action}")`);
-    await page.locator(`[data-testid=state]:text-is("${after}")`).waitFor();
-  }
+  await reviewApproveExecute();
   const cert = await api(
     'GET',
     `/api/v1/registry/certificates/${state.renewed}`,
