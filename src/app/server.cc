@@ -15,10 +15,13 @@
 #include "app/signing.h"
 #include "auth/rate_limiter.h"
 #include "base/files.h"
+#include "ca/authority.h"
 #include "ca/crl_publisher.h"
 #include "crypto/digest.h"
+#include "http/static_site.h"
 #include "ra/registry.h"
 #include "ra/submission.h"
+#include "x509/certificate.h"
 
 namespace kyso::app {
 namespace {
@@ -115,6 +118,25 @@ class SigningGateImpl final : public api::SigningGate {
 
 }  // namespace
 
+Result<audit::AuditReport> VerifyAuditLog(Instance& instance) {
+  KYSO_ASSIGN_OR_RETURN(auto tx, instance.db().Begin(store::TransactionMode::kRead));
+  KYSO_ASSIGN_OR_RETURN(auto pem, tx->GetSetting(ca::kAuditCertificateSetting));
+  if (!pem) return FailedPrecondition("audit.no_key", "this instance has no audit certificate");
+  KYSO_ASSIGN_OR_RETURN(auto audit_cert, x509::Certificate::FromPem(*pem));
+  // The audit certificate is trusted only if the instance's issuing CA signed it.
+  KYSO_ASSIGN_OR_RETURN(auto cas, tx->ListCas());
+  bool certified = false;
+  for (const auto& c : cas) {
+    auto cc = x509::Certificate::FromDer(c.certificate_der);
+    if (cc.ok() && audit_cert.IsSignedBy(cc->public_key())) certified = true;
+  }
+  if (!certified) {
+    return DataLoss("audit.key_not_certified",
+                    "the audit certificate is not signed by a CA of this instance");
+  }
+  return instance.audit_log().Verify(*tx, {audit_cert.public_key()});
+}
+
 Status Serve(Instance& instance, const ServeOptions& options,
              const std::function<void(uint16_t port)>& on_ready) {
   const sigset_t signals = BlockShutdownSignals();
@@ -184,6 +206,22 @@ Status Serve(Instance& instance, const ServeOptions& options,
   registry_services.login_limiter = &login_limiter;
   registry_services.rng = &rng;
   registry_services.clock = &clock;
+  registry_services.verify_audit = [&instance] { return VerifyAuditLog(instance); };
+  registry_services.services_status = [&responder, &tsa] {
+    const auto ocsp = responder->stats();
+    const auto& tsa_cert = tsa->certificate();
+    return nlohmann::json{{"ocsp",
+                           {{"cache_hits", ocsp.cache_hits},
+                            {"cache_misses", ocsp.cache_misses},
+                            {"signed_responses", ocsp.signed_responses},
+                            {"cached_entries", ocsp.cached_entries},
+                            {"cached_bytes", ocsp.cached_bytes}}},
+                          {"tsa",
+                           {{"tokens_issued", tsa->issued()},
+                            {"policy_oid", tsa->options().policy_oid},
+                            {"certificate_not_after", FormatUtc(tsa_cert.not_after())}}}}
+        .dump();
+  };
   SigningGateImpl signing_gate(&registry_services, &signing_keys);
   signing.gate = &signing_gate;
   LogFileSender outbox_sender(instance.data_dir() + "/logs/outbox.log");
@@ -193,6 +231,20 @@ Status Serve(Instance& instance, const ServeOptions& options,
   api::AddRoutes(router, &services);
   api::AddSigningRoutes(router, &signing);
   api::AddRegistryRoutes(router, &registry_services);
+  // The portal: its files and client-side routes for every path no handler above knows.
+  std::optional<http::StaticSite> portal;
+  if (!options.web_root.empty()) {
+    auto site = http::StaticSite::Open(options.web_root);
+    if (site.ok()) {
+      portal.emplace(std::move(*site));
+      router.SetFallback({"portal", {http::Method::kGet}, "", 0, [&portal](http::Request& req) {
+                            return portal->Serve(req);
+                          }});
+      spdlog::info("portal: serving {} at /", portal->root());
+    } else {
+      spdlog::warn("portal: {} (only the API is served)", site.status().ToString());
+    }
+  }
   auto metrics = http::MetricsFor(router);
   services.metrics = metrics.get();
   api::AddCollectors(*metrics, &services);

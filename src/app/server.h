@@ -8,6 +8,7 @@
 #include <string>
 
 #include "app/instance.h"
+#include "audit/audit_log.h"
 #include "base/status.h"
 #include "http/server.h"
 #include "ocsp/responder.h"
@@ -29,7 +30,15 @@ struct ServeOptions {
   // How often expiry reminders are queued and the outbox is delivered.
   std::chrono::milliseconds reminder_period{std::chrono::hours(1)};
   std::chrono::milliseconds outbox_period{std::chrono::seconds(30)};
+  // The built portal (web/dist) served at `/`; "" serves none.
+  std::string web_root;
 };
+
+// The audit log's full check (`kyso audit verify`, GET /api/v1/audit/verify): every entry and
+// checkpoint, against the audit key whose certificate the instance's CA signed.
+// FailedPrecondition "audit.no_key" without an audit certificate; DataLoss
+// "audit.key_not_certified" when no CA of the instance signed it.
+Result<audit::AuditReport> VerifyAuditLog(Instance& instance);
 
 // Runs the server until a signal asks it to stop; returns OK after a graceful shutdown.
 // `on_ready(port)` runs once the socket listens (the CLI prints the URL; tests learn the port).

@@ -517,22 +517,7 @@ void AddAudit(CLI::App& app, Globals& g, int& rc) {
   audit->require_subcommand(1);
   audit->add_subcommand("verify", "Check every entry and signed checkpoint")->callback([&]() {
     rc = WithInstance(g, false, [&](app::Instance& inst) -> Status {
-      KYSO_ASSIGN_OR_RETURN(auto tx, inst.db().Begin(store::TransactionMode::kRead));
-      KYSO_ASSIGN_OR_RETURN(auto pem, tx->GetSetting(ca::kAuditCertificateSetting));
-      if (!pem) return FailedPrecondition("audit.no_key", "this instance has no audit certificate");
-      KYSO_ASSIGN_OR_RETURN(auto audit_cert, x509::Certificate::FromPem(*pem));
-      // The audit certificate is trusted only if the instance's issuing CA signed it.
-      KYSO_ASSIGN_OR_RETURN(auto cas, tx->ListCas());
-      bool certified = false;
-      for (const auto& c : cas) {
-        auto cc = x509::Certificate::FromDer(c.certificate_der);
-        if (cc.ok() && audit_cert.IsSignedBy(cc->public_key())) certified = true;
-      }
-      if (!certified) {
-        return DataLoss("audit.key_not_certified",
-                        "the audit certificate is not signed by a CA of this instance");
-      }
-      KYSO_ASSIGN_OR_RETURN(auto report, inst.audit_log().Verify(*tx, {audit_cert.public_key()}));
+      KYSO_ASSIGN_OR_RETURN(auto report, app::VerifyAuditLog(inst));
       if (g.json) {
         ordered_json j = {{"ok", report.ok},
                           {"entries", report.entries},
@@ -591,6 +576,19 @@ void AddAudit(CLI::App& app, Globals& g, int& rc) {
   });
 }
 
+// --web as given; else ./web/dist (a checkout's working directory); else the source tree's,
+// compiled in, so `build/release/kyso serve` finds the portal from any directory.
+std::string DefaultWebRoot(const std::string& flag) {
+  if (flag == "off") return "";
+  if (!flag.empty()) return flag;
+  if (FileExists("web/dist/index.html")) return "web/dist";
+#ifdef KYSO_DEFAULT_WEB_DIR
+  return KYSO_DEFAULT_WEB_DIR;
+#else
+  return "";
+#endif
+}
+
 void AddServe(CLI::App& app, Globals& g, int& rc) {
   auto* cmd = app.add_subcommand(
       "serve", "Run the HTTP services: OCSP, time-stamping, CRL and CA publication, REST API");
@@ -619,6 +617,10 @@ void AddServe(CLI::App& app, Globals& g, int& rc) {
                   "certs/chain.pem; \"off\" to request none)");
   cmd->add_flag("--allow-unsigned-requests", o->allow_unsigned_requests,
                 "Accept unsigned request submissions (demo instances only)");
+  auto web = std::make_shared<std::string>();
+  cmd->add_option("--web", *web,
+                  "Built portal to serve at / (default: ./web/dist if it exists, else the "
+                  "source tree's web/dist; \"off\" for none)");
   cmd->add_option(
       "--access-log", o->access_log,
       "JSON access log: a file, '-' for stdout, 'off' (default <data>/logs/access.log)");
@@ -632,7 +634,7 @@ void AddServe(CLI::App& app, Globals& g, int& rc) {
   cmd->add_option("--ocsp-cache-mb", *cache_mb, "Memory for pre-signed OCSP responses")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 16));
-  cmd->callback([&, o, client_ca, tls_cert, tls_key, tls_pass_file, tsa_policy, tsa_accuracy,
+  cmd->callback([&, o, web, client_ca, tls_cert, tls_key, tls_pass_file, tsa_policy, tsa_accuracy,
                  ocsp_hours, cache_mb, policy_opt, accuracy_opt, hours_opt]() {
     if (tls_cert->empty() != tls_key->empty()) {
       rc = ReportError(
@@ -641,6 +643,7 @@ void AddServe(CLI::App& app, Globals& g, int& rc) {
     }
     app::ServeOptions options = *o;
     options.ocsp.cache_max_bytes = *cache_mb << 20;
+    options.web_root = DefaultWebRoot(*web);
     if (!tls_cert->empty()) {
       http::TlsFiles tls{*tls_cert, *tls_key, ""};
       if (!tls_pass_file->empty()) {

@@ -45,6 +45,14 @@ size_t Router::Add(Route route) {
   return index;
 }
 
+size_t Router::SetFallback(Route route) {
+  const size_t index = routes_.size();
+  segments_.emplace_back();  // neither literal nor pattern: only Find's last resort
+  routes_.push_back(std::move(route));
+  fallback_ = index;
+  return index;
+}
+
 bool Router::MatchPattern(const std::vector<std::string>& pattern, std::string_view path,
                           std::vector<std::string>* params) {
   std::vector<std::string> captured;
@@ -105,6 +113,17 @@ Router::Match Router::Find(Method method, std::string_view path,
     if (consider(index)) {
       if (params) *params = std::move(captured);
       return match;
+    }
+  }
+  if (!match.route && fallback_) {
+    const Route& route = routes_[*fallback_];
+    const bool allowed =
+        std::find(route.methods.begin(), route.methods.end(), method) != route.methods.end() ||
+        (method == Method::kHead && std::find(route.methods.begin(), route.methods.end(),
+                                              Method::kGet) != route.methods.end());
+    if (allowed) {
+      if (params) params->clear();
+      match = {&route, *fallback_, true};
     }
   }
   return match;

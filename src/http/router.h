@@ -37,6 +37,10 @@ class Router {
  public:
   // Returns the route's index (its metrics slot).
   size_t Add(Route route);
+  // The route for a path no other route knows (the portal's files and its client-side routes).
+  // A path some route knows never falls through to it, whatever the method, and a method the
+  // fallback does not take stays a 404, so the API's 404s and 405s are unchanged.
+  size_t SetFallback(Route route);
 
   struct Match {
     const Route* route = nullptr;  // nullptr: no route for this path
@@ -54,6 +58,7 @@ class Router {
 
   std::vector<Route> routes_;
   std::vector<std::vector<std::string>> segments_;  // per route; empty for literal routes
+  std::optional<size_t> fallback_;
   struct StringHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }

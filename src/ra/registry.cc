@@ -1,6 +1,7 @@
 #include "ra/registry.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -1275,6 +1276,141 @@ Result<std::vector<store::CertificateRecord>> Registry::ListCertificates(
       }
     }
     return tx.ListCertificates(filter);
+  });
+}
+
+namespace {
+
+// Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil).
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+constexpr int64_t kVietnamOffset = 7 * 3600;  // UTC+07:00, no daylight saving
+
+}  // namespace
+
+Result<Summary> Registry::Summarize(const Principal& by) {
+  const UnixSeconds now = deps_.clock->Now();
+  // The request filters this caller's counts run under (several for a delegate: one per
+  // delegation, since a routed request names the delegation that handles it).
+  std::vector<store::RequestFilter> scopes(1);
+  switch (by.role) {
+    case Role::kCaOperator:
+    case Role::kAuditor:
+    case Role::kAdmin:
+      break;
+    case Role::kAgencyOfficer:
+      if (by.organization_path.empty())
+        scopes.clear();
+      else
+        scopes[0].path_prefix = by.organization_path;
+      break;
+    case Role::kDelegateOfficer:
+      scopes.clear();
+      for (const auto& d : by.delegations) {
+        store::RequestFilter f;
+        f.assignee = "delegation:" + std::to_string(d.id);
+        scopes.push_back(f);
+      }
+      break;
+    case Role::kSubscriber:
+      if (by.person_id)
+        scopes[0].person_id = by.person_id;
+      else
+        scopes[0].created_by = by.account_id;
+      break;
+  }
+  std::optional<store::CertificateFilter> certs = store::CertificateFilter{};
+  if (!SeesEverything(by)) {
+    if (by.role == Role::kSubscriber) {
+      if (by.person_id)
+        certs->owner_id = by.person_id;
+      else
+        certs.reset();
+    } else if (by.organization_id) {
+      certs->organization_id = by.organization_id;
+    } else {
+      certs.reset();
+    }
+  }
+  return WithRead([&](store::Transaction& tx) -> Result<Summary> {
+    Summary out;
+    auto count_requests = [&](auto adjust) -> Result<int64_t> {
+      int64_t total = 0;
+      for (store::RequestFilter f : scopes) {
+        adjust(f);
+        KYSO_ASSIGN_OR_RETURN(int64_t n, tx.CountRequests(f));
+        total += n;
+      }
+      return total;
+    };
+    for (std::string_view state : AllStates()) {
+      KYSO_ASSIGN_OR_RETURN(int64_t n, count_requests([&](store::RequestFilter& f) {
+                              f.states = {std::string(state)};
+                            }));
+      out.requests_by_state.emplace_back(std::string(state), n);
+    }
+    KYSO_ASSIGN_OR_RETURN(out.overdue, count_requests([&](store::RequestFilter& f) {
+                            f.states = HandlerStates();
+                            f.due_before = now;
+                          }));
+    auto count_certs = [&](auto adjust) -> Result<int64_t> {
+      if (!certs) return int64_t{0};
+      store::CertificateFilter f = *certs;
+      adjust(f);
+      return tx.CountCertificates(f);
+    };
+    KYSO_ASSIGN_OR_RETURN(out.certificates_valid, count_certs([&](store::CertificateFilter& f) {
+                            f.status = store::CertificateStatus::kValid;
+                            f.valid_at = now;
+                          }));
+    KYSO_ASSIGN_OR_RETURN(out.certificates_revoked, count_certs([&](store::CertificateFilter& f) {
+                            f.status = store::CertificateStatus::kRevoked;
+                          }));
+    int64_t* expiring[] = {&out.expiring_30, &out.expiring_60, &out.expiring_90};
+    for (int i = 0; i < 3; ++i) {
+      KYSO_ASSIGN_OR_RETURN(*expiring[i], count_certs([&](store::CertificateFilter& f) {
+        f.status = store::CertificateStatus::kValid;
+        f.valid_at = now;
+        f.expires_before = now + (i + 1) * 30 * kSecondsPerDay;
+      }));
+    }
+    // Month boundaries at midnight Vietnam time.
+    const int64_t local_days = (now + kVietnamOffset) / kSecondsPerDay;
+    int64_t year = 1970 + local_days / 366, month = 1;
+    while (DaysFromCivil(year + 1, 1, 1) <= local_days) ++year;
+    while (month < 12 && DaysFromCivil(year, month + 1, 1) <= local_days) ++month;
+    for (int back = 11; back >= 0; --back) {
+      int64_t y = year, m = month - back;
+      while (m < 1) {
+        m += 12;
+        --y;
+      }
+      const int64_t next_y = m == 12 ? y + 1 : y, next_m = m == 12 ? 1 : m + 1;
+      const UnixSeconds from = DaysFromCivil(y, m, 1) * kSecondsPerDay - kVietnamOffset;
+      const UnixSeconds to = DaysFromCivil(next_y, next_m, 1) * kSecondsPerDay - kVietnamOffset;
+      Summary::Month row;
+      char label[16];
+      std::snprintf(label, sizeof label, "%04lld-%02lld", static_cast<long long>(y),
+                    static_cast<long long>(m));
+      row.month = label;
+      KYSO_ASSIGN_OR_RETURN(row.issued, count_certs([&](store::CertificateFilter& f) {
+                              f.issued_from = from;
+                              f.issued_before = to;
+                            }));
+      KYSO_ASSIGN_OR_RETURN(row.revoked, count_certs([&](store::CertificateFilter& f) {
+                              f.revoked_from = from;
+                              f.revoked_before = to;
+                            }));
+      out.months.push_back(std::move(row));
+    }
+    return out;
   });
 }
 

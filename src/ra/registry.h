@@ -100,6 +100,19 @@ struct ExpiryBucket {
   int64_t within_30 = 0, within_60 = 0, within_90 = 0;
 };
 
+// The dashboard's figures for one caller, within what the caller may read.
+struct Summary {
+  std::vector<std::pair<std::string, int64_t>> requests_by_state;  // every state, table order
+  int64_t overdue = 0;  // being handled, past the working-day deadline
+  int64_t certificates_valid = 0, certificates_revoked = 0;
+  int64_t expiring_30 = 0, expiring_60 = 0, expiring_90 = 0;  // valid now, not_after within
+  struct Month {
+    std::string month;  // "2026-12", Vietnam time (UTC+07:00)
+    int64_t issued = 0, revoked = 0;
+  };
+  std::vector<Month> months;  // the last 12, oldest first
+};
+
 // A side effect of a person moving or leaving: requests opened for the agency to confirm.
 struct PersonChange {
   store::PersonRecord person;
@@ -221,6 +234,10 @@ class Registry {
                                                                  store::CertificateFilter filter);
   // Valid certificates expiring within 30/60/90 days, per body (the caller's scope).
   Result<std::vector<ExpiryBucket>> ExpiryReport(const Principal& by);
+  // Counts for the dashboard: requests by state and overdue (as ListRequests scopes them),
+  // certificates valid, revoked and expiring (as ListCertificates scopes them), issued and
+  // revoked per month.
+  Result<Summary> Summarize(const Principal& by);
   // Queues one reminder per certificate and window (dedupe key) for certificates expiring within
   // the reminder windows; returns how many were queued. Idempotent.
   Result<int> QueueExpiryReminders();

@@ -128,6 +128,10 @@ struct CertificateFilter {
   std::optional<std::string> email;             // exact, ASCII case-insensitive
   std::optional<UnixSeconds> expires_before;    // not_after < value
   std::optional<UnixSeconds> valid_at;          // not_before <= value <= not_after
+  std::optional<UnixSeconds> issued_from;       // issued_at >= value
+  std::optional<UnixSeconds> issued_before;     // issued_at < value
+  std::optional<UnixSeconds> revoked_from;      // revoked_at >= value
+  std::optional<UnixSeconds> revoked_before;    // revoked_at < value
   std::optional<int64_t> organization_id;
   std::optional<int64_t> owner_id;
   int64_t limit = 100;  // < 0: no limit; results in id order

@@ -204,6 +204,31 @@ std::vector<std::string> QueryList(const Request& req, std::string_view name) {
   return out;
 }
 
+// A query parameter's text: '+' is a space, %XX a byte; a malformed escape is kept as it is.
+std::string QueryText(const Request& req, std::string_view name) {
+  std::string_view raw = req.QueryParam(name);
+  std::string out;
+  out.reserve(raw.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '+') {
+      out += ' ';
+    } else if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 &&
+               hex(raw[i + 2]) >= 0) {
+      out += static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
+      i += 2;
+    } else {
+      out += raw[i];
+    }
+  }
+  return out;
+}
+
 template <typename T>
 Status Field(const json& body, const char* name, T* out, bool required) {
   auto it = body.find(name);
@@ -435,6 +460,48 @@ Response CreateToken(const RegistryServices& s, const Caller& caller, Request& r
   return Response::Json(
       201,
       ojson{{"token", token}, {"name", name}, {"expires_at", FormatUtc(record.expires_at)}}.dump());
+}
+
+// The caller changes their own password: the current one proves it is them (a stolen session
+// alone cannot lock the owner out), the new one meets the policy. Other sessions stay valid.
+Response ChangePassword(const RegistryServices& s, const Caller& caller, Request& req) {
+  auto body = JsonBody(req);
+  if (!body.ok()) return Error(body.status());
+  std::string current, next;
+  Status st = Field(*body, "current_password", &current, true);
+  if (st.ok()) st = Field(*body, "new_password", &next, true);
+  if (!st.ok()) return Error(st);
+  std::optional<store::AccountRecord> account;
+  {
+    auto tx = s.db->Begin(store::TransactionMode::kRead);
+    if (!tx.ok()) return Error(tx.status());
+    auto found = (*tx)->GetAccount(caller.principal.account_id);
+    if (!found.ok()) return Error(found.status());
+    account = *found;
+  }
+  const std::string ip = RemoteIp(req);
+  int64_t retry_after = 0;
+  if (Status limited = s.login_limiter->Check(account->username, ip, &retry_after); !limited.ok()) {
+    Response r = Error(limited);
+    r.Header("Retry-After", std::to_string(retry_after));
+    return r;
+  }
+  auto verified = account->password_hash.empty()
+                      ? Result<bool>(false)
+                      : auth::VerifyPassword(account->password_hash, current);
+  if (!verified.ok() || !*verified) {
+    s.login_limiter->RecordFailure(account->username, ip);
+    return Response::Error(403, "auth.bad_credentials", "the current password is wrong");
+  }
+  if (Status policy = auth::CheckPasswordPolicy(next); !policy.ok()) return Error(policy);
+  auto hash = auth::HashPassword(next, s.password_cost);
+  if (!hash.ok()) return Error(hash.status());
+  account->password_hash = *hash;
+  st = AuditAuth(s, caller.principal.Actor(), "account.password",
+                 "account/" + caller.principal.username, json::object(),
+                 [&](store::Transaction& tx) { return tx.UpdateAccount(*account); });
+  if (!st.ok()) return Error(st);
+  return Response::Json(200, R"({"changed":true})");
 }
 
 Response Me(const Caller& caller) {
@@ -845,6 +912,11 @@ Response ListCertificates(const RegistryServices& s, const Caller& c, Request& r
     filter.expires_before = s.clock->Now() + *days * kSecondsPerDay;
     filter.valid_at = s.clock->Now();
   }
+  // Search: a substring of the subject (a name), an exact identifier ("CCCD:001099012345",
+  // "MST:0100109106"), a profile. Percent-decoded, '+' as space (HTML forms).
+  if (auto subject = QueryText(req, "subject"); !subject.empty()) filter.subject_contains = subject;
+  if (auto uid = QueryText(req, "uid"); !uid.empty()) filter.uid = uid;
+  if (auto profile = QueryText(req, "profile"); !profile.empty()) filter.profile = profile;
   std::string_view status = req.QueryParam("status");
   if (status == "valid") filter.status = store::CertificateStatus::kValid;
   if (status == "revoked") filter.status = store::CertificateStatus::kRevoked;
@@ -895,6 +967,137 @@ Response Audit(const RegistryServices& s, const Caller& c, Request& req) {
   return Response::Json(200, ojson{{"items", out}}.dump());
 }
 
+std::string_view CheckName(ra::FieldCheck check) {
+  switch (check) {
+    case ra::FieldCheck::kText:
+      return "text";
+    case ra::FieldCheck::kLongText:
+      return "long_text";
+    case ra::FieldCheck::kPersonalId:
+      return "personal_id";
+    case ra::FieldCheck::kTaxCode:
+      return "tax_code";
+    case ra::FieldCheck::kBudgetCode:
+      return "budget_code";
+    case ra::FieldCheck::kEmail:
+      return "email";
+    case ra::FieldCheck::kMobile:
+      return "mobile";
+    case ra::FieldCheck::kDate:
+      return "date";
+    case ra::FieldCheck::kCsr:
+      return "csr";
+    case ra::FieldCheck::kReason:
+      return "reason";
+    case ra::FieldCheck::kInteger:
+      return "integer";
+  }
+  return "text";
+}
+
+// The request kinds and their forms as data (ra/kinds.cc), so a client renders Mẫu 01–09 and
+// checks fields as the user types with the server's own rules.
+Response RequestKinds() {
+  ojson out = ojson::array();
+  for (const auto& k : ra::AllKinds()) {
+    ojson fields = ojson::array();
+    for (const auto& f : k.fields) {
+      fields.push_back({{"name", std::string(f.name)},
+                        {"check", std::string(CheckName(f.check))},
+                        {"required", f.required},
+                        {"label_vi", std::string(f.label_vi)}});
+    }
+    out.push_back({{"id", std::string(k.id)},
+                   {"form", std::string(k.form)},
+                   {"title_vi", std::string(k.title_vi)},
+                   {"needs_person", k.needs_person},
+                   {"needs_certificate", k.needs_certificate},
+                   {"delegable", k.delegable},
+                   {"deadline_working_days", k.deadline_working_days},
+                   {"fields", fields}});
+  }
+  return Response::Json(200, ojson{{"items", out}}.dump());
+}
+
+Response Summary(const RegistryServices& s, const Caller& c, Request&) {
+  auto summary = s.registry->Summarize(c.principal);
+  if (!summary.ok()) return Error(summary.status());
+  ojson states = ojson::object();
+  for (const auto& [state, n] : summary->requests_by_state) states[state] = n;
+  ojson months = ojson::array();
+  for (const auto& m : summary->months) {
+    months.push_back({{"month", m.month}, {"issued", m.issued}, {"revoked", m.revoked}});
+  }
+  return Response::Json(200, ojson{{"requests_by_state", states},
+                                   {"overdue", summary->overdue},
+                                   {"certificates",
+                                    {{"valid", summary->certificates_valid},
+                                     {"revoked", summary->certificates_revoked},
+                                     {"expiring_30", summary->expiring_30},
+                                     {"expiring_60", summary->expiring_60},
+                                     {"expiring_90", summary->expiring_90}}},
+                                   {"months", months}}
+                                 .dump());
+}
+
+// The CAs with their latest full and delta CRLs, and the OCSP and TSA figures: what the CA
+// operator watches. Roles that see everything only (CA operator, auditor, administrator).
+Response ServiceStatus(const RegistryServices& s, const Caller& c, Request&) {
+  if (!ra::SeesEverything(c.principal)) {
+    return Response::Error(
+        403, "access.denied",
+        "role " + std::string(ra::RoleName(c.principal.role)) + " may not read the service status");
+  }
+  auto tx = s.db->Begin(store::TransactionMode::kRead);
+  if (!tx.ok()) return Error(tx.status());
+  auto cas = (*tx)->ListCas();
+  if (!cas.ok()) return Error(cas.status());
+  const UnixSeconds now = s.clock->Now();
+  ojson out = {{"now", FormatUtc(now)}, {"cas", ojson::array()}};
+  for (const auto& ca : *cas) {
+    ojson j = ca::CaJson(ca);
+    j.erase("key");
+    for (const bool delta : {false, true}) {
+      auto crl = (*tx)->LatestCrl(ca.id, delta);
+      if (!crl.ok()) return Error(crl.status());
+      ojson entry = nullptr;
+      if (*crl) {
+        entry = ca::CrlJson(**crl, ca.name);
+        entry["stale"] = (*crl)->next_update <= now;
+      }
+      j[delta ? "delta_crl" : "crl"] = entry;
+    }
+    out["cas"].push_back(std::move(j));
+  }
+  if (s.services_status) {
+    json services = json::parse(s.services_status(), nullptr, false);
+    if (services.is_object()) {
+      for (auto& [key, value] : services.items()) out[key] = value;
+    }
+  }
+  return Response::Json(200, out.dump());
+}
+
+Response AuditVerify(const RegistryServices& s, const Caller& c, Request&) {
+  if (Status st = ra::CanReadAudit(c.principal); !st.ok()) return Error(st);
+  if (!s.verify_audit) {
+    return Response::Error(503, "audit.unavailable", "audit verification is not configured");
+  }
+  auto report = s.verify_audit();
+  if (!report.ok()) return Error(report.status());
+  ojson problems = ojson::array();
+  for (const auto& p : report->problems) {
+    problems.push_back(
+        {{"id", p.id}, {"seq", p.seq}, {"message", p.message}, {"warning", p.is_warning}});
+  }
+  return Response::Json(200, ojson{{"ok", report->ok},
+                                   {"entries", report->entries},
+                                   {"checkpoints", report->checkpoints},
+                                   {"last_sealed_seq", report->last_sealed_seq},
+                                   {"problems", problems}}
+                                 .dump());
+}
+
 }  // namespace
 
 void AddRegistryRoutes(http::Router& router, const RegistryServices* s) {
@@ -915,6 +1118,7 @@ void AddRegistryRoutes(http::Router& router, const RegistryServices* s) {
       [s](Request& req) { return Login(*s, req); });
   add("api_logout", {M::kPost}, "/api/v1/auth/logout", 4096, authed(Logout));
   add("api_tokens", {M::kPost}, "/api/v1/auth/tokens", 4096, authed(CreateToken));
+  add("api_password", {M::kPost}, "/api/v1/auth/password", 4096, authed(ChangePassword));
   add("api_me", {M::kGet}, "/api/v1/me", 0,
       Authed(s, [](const Caller& c, Request&) { return Me(c); }));
   add("api_accounts", {M::kPost}, "/api/v1/accounts", kJsonBodyLimit, authed(CreateAccount));
@@ -991,7 +1195,12 @@ void AddRegistryRoutes(http::Router& router, const RegistryServices* s) {
   add("api_certificate_by_id", {M::kGet}, "/api/v1/registry/certificates/{id}", 0,
       authed(GetCertificate));
   add("api_reports_expiry", {M::kGet}, "/api/v1/reports/expiry", 0, authed(ExpiryReport));
+  add("api_request_kinds", {M::kGet}, "/api/v1/request-kinds", 0,
+      Authed(s, [](const Caller&, Request&) { return RequestKinds(); }));
+  add("api_reports_summary", {M::kGet}, "/api/v1/reports/summary", 0, authed(Summary));
+  add("api_status", {M::kGet}, "/api/v1/status", 0, authed(ServiceStatus));
   add("api_audit", {M::kGet}, "/api/v1/audit", 0, authed(Audit));
+  add("api_audit_verify", {M::kGet}, "/api/v1/audit/verify", 0, authed(AuditVerify));
 }
 
 // Shared with the signing routes (through app): the same checks as every route above.

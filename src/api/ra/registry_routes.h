@@ -14,6 +14,7 @@
 // "Idempotent-Replayed: true" instead of 201); the same key with another body is refused.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "audit/audit_log.h"
@@ -37,6 +38,12 @@ struct RegistryServices {
   auth::PasswordCost password_cost = auth::PasswordCost::Interactive();
   int64_t session_seconds = 8 * 3600;
   int64_t max_token_days = 366;
+  // The same check as `kyso audit verify` (the composition root knows the audit key's
+  // certificate); unset: GET /api/v1/audit/verify answers 503.
+  std::function<Result<audit::AuditReport>()> verify_audit;
+  // The running services' figures for GET /api/v1/status: a JSON object with "ocsp" and "tsa"
+  // (the composition root owns the responder and the time-stamping unit); unset: omitted.
+  std::function<std::string()> services_status;
 };
 
 // Registers the routes listed in OpenApiDocument(). `services` must outlive the router.

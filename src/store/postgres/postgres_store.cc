@@ -1190,6 +1190,10 @@ Where CertificateWhere(const CertificateFilter& filter) {
   if (filter.valid_at) {
     where.Add("c.not_before <= ? AND c.not_after >= ?").Int(*filter.valid_at).Int(*filter.valid_at);
   }
+  if (filter.issued_from) where.Add("c.issued_at >= ?").Int(*filter.issued_from);
+  if (filter.issued_before) where.Add("c.issued_at < ?").Int(*filter.issued_before);
+  if (filter.revoked_from) where.Add("c.revoked_at >= ?").Int(*filter.revoked_from);
+  if (filter.revoked_before) where.Add("c.revoked_at < ?").Int(*filter.revoked_before);
   if (filter.organization_id) where.Add("c.organization_id = ?").Int(*filter.organization_id);
   if (filter.owner_id) where.Add("c.owner_id = ?").Int(*filter.owner_id);
   return where;

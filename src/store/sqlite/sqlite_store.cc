@@ -899,6 +899,15 @@ FilterSql BuildFilter(const CertificateFilter& filter) {
     sql.params.emplace_back(*filter.valid_at);
     sql.params.emplace_back(*filter.valid_at);
   }
+  for (const auto& [bound, condition] : {std::pair{filter.issued_from, "c.issued_at >= ?"},
+                                         std::pair{filter.issued_before, "c.issued_at < ?"},
+                                         std::pair{filter.revoked_from, "c.revoked_at >= ?"},
+                                         std::pair{filter.revoked_before, "c.revoked_at < ?"}}) {
+    if (bound) {
+      add(condition);
+      sql.params.emplace_back(*bound);
+    }
+  }
   if (filter.organization_id) {
     add("c.organization_id = ?");
     sql.params.emplace_back(*filter.organization_id);
