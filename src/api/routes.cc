@@ -23,24 +23,6 @@ std::string_view AsView(const Bytes& b) {
   return AsString(b);
 }
 
-// RFC 3986 §2.1 percent-decoding; nullopt on a malformed escape.
-std::optional<std::string> PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    auto hex = HexDecode(s.substr(i + 1, 2));
-    if (!hex) return std::nullopt;
-    out.push_back(static_cast<char>((*hex)[0]));
-    i += 2;
-  }
-  return out;
-}
-
 // RFC 7232 §3.2: If-None-Match lists entity tags, or "*".
 bool NotModified(const Request& request, std::string_view etag) {
   const std::string_view inm = request.Header("if-none-match");
@@ -203,7 +185,7 @@ Response Health(const Services& s, Request&) {
 }  // namespace
 
 Result<Bytes> DecodeOcspGetPath(std::string_view segment) {
-  auto decoded = PercentDecode(segment);
+  auto decoded = http::PercentDecode(segment);
   std::optional<Bytes> raw = decoded ? Base64Decode(*decoded) : std::nullopt;
   if (!raw) return InvalidArgument("ocsp.malformed_request", "the GET path is not base64");
   return *raw;

@@ -3,6 +3,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "base/bytes.h"
+
 namespace kyso::http {
 
 std::string_view MethodName(Method method) {
@@ -21,6 +23,23 @@ std::string_view MethodName(Method method) {
       break;
   }
   return "OTHER";
+}
+
+std::optional<std::string> PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    auto hex = HexDecode(s.substr(i + 1, 2));
+    if (!hex) return std::nullopt;
+    out.push_back(static_cast<char>((*hex)[0]));
+    i += 2;
+  }
+  return out;
 }
 
 std::string_view Request::Header(std::string_view lower_name) const {

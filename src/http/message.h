@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +41,10 @@ struct Request {
   // Value of a query parameter (no percent-decoding), or "".
   std::string_view QueryParam(std::string_view name) const;
 };
+
+// RFC 3986 §2.1 percent-decoding of a path segment or path ('+' is not a space here); nullopt
+// on a malformed escape.
+std::optional<std::string> PercentDecode(std::string_view s);
 
 struct Response {
   int status = 200;

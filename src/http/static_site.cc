@@ -44,31 +44,6 @@ std::string_view ContentTypeFor(std::string_view path) {
   return "application/octet-stream";
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes once (RFC 3986 §2.1); nullopt for a malformed escape.
-std::optional<std::string> PercentDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    const int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 // The decoded path relative to the root ("assets/app.js"), or nullopt when it could leave it.
 std::optional<std::string> SafeRelativePath(std::string_view request_path) {
   auto decoded = PercentDecode(request_path);
