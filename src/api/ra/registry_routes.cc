@@ -204,29 +204,13 @@ std::vector<std::string> QueryList(const Request& req, std::string_view name) {
   return out;
 }
 
-// A query parameter's text: '+' is a space, %XX a byte; a malformed escape is kept as it is.
+// A query parameter's text as an HTML form sends it: '+' is a space, then %XX a byte (RFC 3986
+// §2.1); with a malformed escape the text is taken as typed.
 std::string QueryText(const Request& req, std::string_view name) {
-  std::string_view raw = req.QueryParam(name);
-  std::string out;
-  out.reserve(raw.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '+') {
-      out += ' ';
-    } else if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 &&
-               hex(raw[i + 2]) >= 0) {
-      out += static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
-      i += 2;
-    } else {
-      out += raw[i];
-    }
-  }
-  return out;
+  std::string text(req.QueryParam(name));
+  std::replace(text.begin(), text.end(), '+', ' ');
+  auto decoded = http::PercentDecode(text);
+  return decoded ? std::move(*decoded) : text;
 }
 
 template <typename T>
