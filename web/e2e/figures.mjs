@@ -1,6 +1,8 @@
 // Browser figures on a running kyso with the demo directory (`kyso init --demo`): time until the
 // dashboard is usable (cold and warm cache) and the p95 of the main list pages, per role.
 //   node e2e/figures.mjs http://127.0.0.1:8080 kyso-data/demo-accounts.txt [runs]
+// SEARCH=text sets the certificate search by subject (default "Nguyễn"). At 900,000
+// certificates: scripts/bench_portal.sh.
 import { readFileSync } from 'node:fs';
 import { launchBrowser } from './browser.mjs';
 
@@ -70,6 +72,14 @@ async function list(role, name, path, ready) {
 await dashboard('ca_operator');
 await list('ca_operator', 'certificates', '/certificates', '[data-testid=certificates]');
 await list('ca_operator', 'requests', '/requests', '[data-testid=requests]');
+// The one list whose cost grows with the table: a search by a part of the subject.
+const search = process.env.SEARCH ?? 'Nguyễn';
+await list(
+  'ca_operator',
+  'certificate_search',
+  '/certificates?subject=' + encodeURIComponent(search),
+  '[data-testid=certificates], main p',
+);
 await dashboard('agency_officer');
 await list('agency_officer', 'staff', '/staff', '[data-testid=people], main p');
 await list('agency_officer', 'requests', '/requests', '[data-testid=requests]');
