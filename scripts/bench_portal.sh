@@ -11,12 +11,12 @@
 # p95 of in-app navigation and of a full load for each main list, and a search by subject.
 #
 # Usage: scripts/bench_portal.sh [--certs 900000] [--requests 100000] [--runs 20]
-# Needs: make build, build/release/bench/registry_bench (cmake --build --preset release
-# --target registry_bench), make web, scripts/install-deps.sh --test (chromium).
+# Needs: make build, build/release/bench/kyso_bench_registry (cmake --build --preset release
+# --target kyso_bench_registry), make web, scripts/install-deps.sh --test (chromium).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KYSO=${KYSO:-$REPO/build/release/kyso}
-DRIVER=${DRIVER:-$REPO/build/release/bench/registry_bench}
+DRIVER=${DRIVER:-$REPO/build/release/bench/kyso_bench_registry}
 certs=900000 requests=100000 runs=20
 while [ $# -gt 0 ]; do
   case "$1" in
