@@ -1261,18 +1261,26 @@ Result<store::CertificateRecord> Registry::GetCertificate(const Principal& by, i
 }
 
 Result<std::vector<store::CertificateRecord>> Registry::ListCertificates(
-    const Principal& by, store::CertificateFilter filter) {
+    const Principal& by, store::CertificateFilter filter, bool include_subtree) {
   filter.limit = std::clamp<int64_t>(filter.limit, 1, kMaxListLimit);
   return WithRead([&](store::Transaction& tx) -> Result<std::vector<store::CertificateRecord>> {
-    if (!SeesEverything(by)) {
-      if (by.role == Role::kSubscriber) {
-        if (!by.person_id) return std::vector<store::CertificateRecord>();
-        filter.owner_id = by.person_id;
-      } else {
-        if (!filter.organization_id) filter.organization_id = by.organization_id;
-        if (!filter.organization_id) return std::vector<store::CertificateRecord>();
-        KYSO_ASSIGN_OR_RETURN(auto org, tx.GetOrganization(*filter.organization_id));
-        KYSO_RETURN_IF_ERROR(CanReadOrganization(by, org.path));
+    if (by.role == Role::kSubscriber && !SeesEverything(by)) {
+      if (!by.person_id) return std::vector<store::CertificateRecord>();
+      filter.owner_id = by.person_id;
+      return tx.ListCertificates(filter);
+    }
+    if (!SeesEverything(by) && !filter.organization_id) {
+      // An officer's default view: the certificates of their body and every body under it.
+      if (!by.organization_id || by.organization_path.empty())
+        return std::vector<store::CertificateRecord>();
+      filter.organization_path_prefix = by.organization_path;
+    }
+    if (filter.organization_id && (include_subtree || !SeesEverything(by))) {
+      KYSO_ASSIGN_OR_RETURN(auto org, tx.GetOrganization(*filter.organization_id));
+      if (!SeesEverything(by)) KYSO_RETURN_IF_ERROR(CanReadOrganization(by, org.path));
+      if (include_subtree) {
+        filter.organization_id.reset();
+        filter.organization_path_prefix = org.path;
       }
     }
     return tx.ListCertificates(filter);
@@ -1333,8 +1341,8 @@ Result<Summary> Registry::Summarize(const Principal& by) {
         certs->owner_id = by.person_id;
       else
         certs.reset();
-    } else if (by.organization_id) {
-      certs->organization_id = by.organization_id;
+    } else if (by.organization_id && !by.organization_path.empty()) {
+      certs->organization_path_prefix = by.organization_path;  // as ListCertificates: the subtree
     } else {
       certs.reset();
     }

@@ -230,8 +230,11 @@ class Registry {
 
   // --- certificates and expiry ---
   Result<store::CertificateRecord> GetCertificate(const Principal& by, int64_t id);
+  // Officers without an organization filter see their body's subtree; `include_subtree` widens
+  // an organization filter to the bodies under it.
   Result<std::vector<store::CertificateRecord>> ListCertificates(const Principal& by,
-                                                                 store::CertificateFilter filter);
+                                                                 store::CertificateFilter filter,
+                                                                 bool include_subtree = false);
   // Valid certificates expiring within 30/60/90 days, per body (the caller's scope).
   Result<std::vector<ExpiryBucket>> ExpiryReport(const Principal& by);
   // Counts for the dashboard: requests by state and overdue (as ListRequests scopes them),

@@ -133,6 +133,8 @@ struct CertificateFilter {
   std::optional<UnixSeconds> revoked_from;      // revoked_at >= value
   std::optional<UnixSeconds> revoked_before;    // revoked_at < value
   std::optional<int64_t> organization_id;
+  // The certificates of a body and every body under it: the body's materialized path ("/1/5/").
+  std::optional<std::string> organization_path_prefix;
   std::optional<int64_t> owner_id;
   int64_t limit = 100;  // < 0: no limit; results in id order
   int64_t offset = 0;

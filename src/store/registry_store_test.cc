@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -497,6 +498,46 @@ TEST_P(RegistryStoreTest, ListsOrganizationsBySubtreeAndPages) {
 }
 
 // --- people ---
+
+TEST_P(RegistryStoreTest, ListsCertificatesOfASubtree) {
+  auto tx = Write();
+  const int64_t ca = *tx->InsertCa(MakeCa());
+  const int64_t province = AddOrganization(*tx, "UBND tỉnh Bắc Giang");
+  const int64_t department = AddOrganization(*tx, "Sở Tài chính", province);
+  const int64_t unit = AddOrganization(*tx, "Phòng Ngân sách", department);
+  const int64_t other = AddOrganization(*tx, "Sở Y tế", province);
+  // A sibling whose path shares the department's digits as a string prefix ("/1/2" vs "/1/20").
+  int64_t sibling = 0;
+  for (int i = 0; i < 20 && sibling == 0; ++i) {
+    const int64_t id = AddOrganization(*tx, "Đơn vị " + std::to_string(i), province);
+    if (std::to_string(id).rfind(std::to_string(department), 0) == 0) sibling = id;
+  }
+  int serial = 0;
+  std::map<int64_t, int64_t> cert_of;
+  for (int64_t org : {province, department, unit, other, sibling}) {
+    if (org == 0) continue;
+    cert_of[org] =
+        *tx->InsertCertificate(MakeCert(ca, "A" + std::to_string(++serial), org, kNow + 86400));
+  }
+  ASSERT_TRUE(tx->Commit().ok());
+
+  auto ids = [&](const std::string& prefix) {
+    CertificateFilter filter;
+    filter.organization_path_prefix = prefix;
+    filter.limit = -1;
+    auto certs = Read()->ListCertificates(filter);
+    EXPECT_TRUE(certs.ok()) << certs.status().ToString();
+    std::vector<int64_t> out;
+    if (!certs.ok()) return out;
+    for (const auto& c : *certs) out.push_back(c.id);
+    return out;
+  };
+  auto path_of = [&](int64_t org) { return Read()->GetOrganization(org)->path; };
+  EXPECT_EQ(ids(path_of(department)), (std::vector<int64_t>{cert_of[department], cert_of[unit]}));
+  EXPECT_EQ(ids(path_of(unit)), std::vector<int64_t>{cert_of[unit]});
+  EXPECT_EQ(ids(path_of(province)).size(), cert_of.size());
+  EXPECT_TRUE(ids("/999999/").empty());
+}
 
 TEST_P(RegistryStoreTest, InsertsAndReadsPeople) {
   auto tx = Write();

@@ -904,7 +904,9 @@ Response ListCertificates(const RegistryServices& s, const Caller& c, Request& r
   std::string_view status = req.QueryParam("status");
   if (status == "valid") filter.status = store::CertificateStatus::kValid;
   if (status == "revoked") filter.status = store::CertificateStatus::kRevoked;
-  auto certs = s.registry->ListCertificates(c.principal, filter);
+  // subtree=1: the body named by organization_id and every body under it.
+  const bool subtree = req.QueryParam("subtree") == "1";
+  auto certs = s.registry->ListCertificates(c.principal, filter, subtree);
   if (!certs.ok()) return Error(certs.status());
   ojson out = {{"items", ojson::array()}};
   const auto ca_names = CaNames(s);

@@ -1195,6 +1195,10 @@ Where CertificateWhere(const CertificateFilter& filter) {
   if (filter.revoked_from) where.Add("c.revoked_at >= ?").Int(*filter.revoked_from);
   if (filter.revoked_before) where.Add("c.revoked_at < ?").Int(*filter.revoked_before);
   if (filter.organization_id) where.Add("c.organization_id = ?").Int(*filter.organization_id);
+  if (filter.organization_path_prefix) {
+    where.Add("c.organization_id IN (SELECT o.id FROM organizations o WHERE o.path LIKE ?)")
+        .Text(PrefixPattern(*filter.organization_path_prefix));
+  }
   if (filter.owner_id) where.Add("c.owner_id = ?").Int(*filter.owner_id);
   return where;
 }

@@ -859,9 +859,11 @@ struct FilterSql {
   std::vector<std::variant<int64_t, std::string>> params;
 };
 
+std::string PrefixRange(FilterSql& sql, std::string_view column, std::string prefix);
+
 FilterSql BuildFilter(const CertificateFilter& filter) {
   FilterSql sql;
-  auto add = [&sql](const char* condition) {
+  auto add = [&sql](std::string_view condition) {
     sql.where += sql.where.empty() ? " WHERE " : " AND ";
     sql.where += condition;
   };
@@ -911,6 +913,12 @@ FilterSql BuildFilter(const CertificateFilter& filter) {
   if (filter.organization_id) {
     add("c.organization_id = ?");
     sql.params.emplace_back(*filter.organization_id);
+  }
+  if (filter.organization_path_prefix) {
+    // The subtree's bodies by the organizations' path index, then their certificates by
+    // certificates_organization.
+    add("c.organization_id IN (SELECT o.id FROM organizations o WHERE " +
+        PrefixRange(sql, "o.path", *filter.organization_path_prefix) + ")");
   }
   if (filter.owner_id) {
     add("c.owner_id = ?");
