@@ -8,10 +8,10 @@ namespace kyso::api {
 namespace {
 
 // ETSI EN 319 122-1 §6.3 (CAdES-B-B), over the uploaded bytes exactly as received.
-Result<SignedUpload> SignUploadedFile(const SigningServices& s, const SigningUpload& upload) {
+Result<SignedUpload> SignUploadedFile(const SigningServices& s, const SigningUpload& upload,
+                                      const pades::Credentials& credentials) {
   const ByteSpan content = upload.file->data;
-  KYSO_ASSIGN_OR_RETURN(Bytes cms,
-                        pades::SignDetachedCades(upload.credentials, content, s.clock->Now()));
+  KYSO_ASSIGN_OR_RETURN(Bytes cms, pades::SignDetachedCades(credentials, content, s.clock->Now()));
   http::Response r =
       http::Response::Binary(200, "application/pkcs7-signature", std::string(AsString(cms)));
   r.Header("Content-Disposition",
@@ -62,9 +62,10 @@ std::string AttachmentDisposition(std::string_view name) {
 }
 
 http::Response SignFile(const SigningServices& s, http::Request& request) {
-  return ServeSigningUpload(s, request, "the bytes to sign", [&s](const SigningUpload& upload) {
-    return SignUploadedFile(s, upload);
-  });
+  return ServeSigningUpload(s, request, "the bytes to sign",
+                            [&s](const SigningUpload& upload, const pades::Credentials& key) {
+                              return SignUploadedFile(s, upload, key);
+                            });
 }
 
 }  // namespace kyso::api

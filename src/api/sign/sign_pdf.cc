@@ -52,7 +52,8 @@ Result<std::shared_ptr<const appearance::Font>> DefaultFont() {
 
 // PAdES (ETSI EN 319 142-1) at the level the form asks, placed and drawn as its fields say.
 Result<SignedUpload> SignUploadedPdf(const SigningServices& s, http::Request& request,
-                                     const SigningUpload& upload) {
+                                     const SigningUpload& upload,
+                                     const pades::Credentials& credentials) {
   auto field = [&upload](std::string_view name) { return upload.Field(name); };
   pades::VisibleOptions visible;
   visible.kind = pades::Kind::kInvisible;
@@ -99,10 +100,10 @@ Result<SignedUpload> SignUploadedPdf(const SigningServices& s, http::Request& re
   auto pdf_bytes = std::make_shared<const Bytes>(uploaded.begin(), uploaded.end());
   KYSO_ASSIGN_OR_RETURN(pdf::Document document, pdf::Document::FromBytes(pdf_bytes));
   KYSO_RETURN_IF_ERROR(
-      pades::PlanVisibleSignature(document, upload.credentials.certificate, visible, options));
+      pades::PlanVisibleSignature(document, credentials.certificate, visible, options));
   std::string scratch = s.scratch_dir + "/sign-" + std::to_string(::getpid()) + "-" +
                         std::to_string(reinterpret_cast<uintptr_t>(&request)) + ".pdf";
-  auto outcome = pades::SignPdf(document, upload.credentials, options, scratch);
+  auto outcome = pades::SignPdf(document, credentials, options, scratch);
   if (!outcome.ok()) return outcome.status();
   auto signed_pdf = ReadFile(scratch, kSignPdfMaxBody * 2);
   ::unlink(scratch.c_str());
@@ -250,9 +251,11 @@ Response SignPdf(const SigningServices& s, http::Request& request) {
   if (s.scratch_dir.empty()) {
     return Response::Error(503, "sign.unavailable", "document signing is not configured");
   }
-  return ServeSigningUpload(s, request, "the PDF", [&s, &request](const SigningUpload& upload) {
-    return SignUploadedPdf(s, request, upload);
-  });
+  return ServeSigningUpload(
+      s, request, "the PDF",
+      [&s, &request](const SigningUpload& upload, const pades::Credentials& key) {
+        return SignUploadedPdf(s, request, upload, key);
+      });
 }
 
 Response ListSigningKeys(const SigningServices& s, http::Request& request) {

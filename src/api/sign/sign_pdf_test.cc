@@ -120,6 +120,8 @@ const SigningRoute kFileRoute{"file",
                               [] { return kRequestDocument; },
                               "application/pkcs7-signature"};
 
+void PrintTo(const SigningRoute& route, std::ostream* os) { *os << route.path; }
+
 class SigningTest : public ::testing::Test {
  protected:
   SigningTest() : gate_(pki_), clock_(kNow) {

@@ -28,8 +28,8 @@ Result<http::Response> SignFor(const SigningServices& s, const SigningCaller& ca
                                const UploadSigner& sign) {
   KYSO_ASSIGN_OR_RETURN(SigningUpload upload, ParseUpload(request, file_description));
   // Authorization before the file is read or signed; the gate audits a refusal.
-  KYSO_ASSIGN_OR_RETURN(upload.credentials, s.gate->Authorize(caller, upload.key_id));
-  auto signed_upload = sign(upload);
+  KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, s.gate->Authorize(caller, upload.key_id));
+  auto signed_upload = sign(upload, credentials);
   if (!signed_upload.ok()) {
     s.gate->RecordFailure(caller, upload.key_id, signed_upload.status());
     return signed_upload.status();

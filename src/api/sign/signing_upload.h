@@ -18,12 +18,11 @@
 
 namespace kyso::api {
 
-// A signing route's upload, once the key it names is authorized for the caller.
+// A signing route's upload: the form and the server-held key it names.
 struct SigningUpload {
   std::vector<http::MultipartPart> parts;  // in body order; views into the request body
   const http::MultipartPart* file = nullptr;
   std::string key_id;
-  pades::Credentials credentials;
 
   // The value of text part `name`; nullopt when absent or empty.
   std::optional<std::string> Field(std::string_view name) const;
@@ -37,7 +36,9 @@ struct SignedUpload {
   SignatureMade made;
 };
 
-using UploadSigner = std::function<Result<SignedUpload>(const SigningUpload& upload)>;
+// Signs `upload` with the credentials of its key, which the gate granted the caller.
+using UploadSigner = std::function<Result<SignedUpload>(const SigningUpload& upload,
+                                                        const pades::Credentials& credentials)>;
 
 // The error answer of a refused caller; a 401 names the scheme (RFC 9110 §11.6.1).
 http::Response Refusal(const Status& st);
