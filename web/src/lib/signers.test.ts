@@ -56,7 +56,7 @@ describe('serverKey', () => {
     const out = await signers.serverKey.sign({ requestId: 12, document, keyId: key.id });
     expect(out).toEqual(der);
     expect(requests).toHaveLength(1);
-    const [sent] = requests;
+    const sent = requests[0]!;
     expect(sent.method).toBe('POST');
     expect(sent.url).toBe('https://kyso.test/api/v1/sign/file');
     expect(sent.headers.get('X-CSRF-Token')).toBe('csrf-1');
