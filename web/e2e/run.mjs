@@ -382,22 +382,26 @@ test('officer creates Mẫu 01 and submits it signed with the server-held key of
   const other = await api('GET', '/api/v1/sign/keys', fx.tokens.officer_b);
   assert.deepEqual(other.items, [], "another body's officer has no key to choose");
   const csr = join(W, 'duong.csr');
-  execFileSync('openssl', [
-    'req',
-    '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    join(W, 'duong.key'),
-    '-utf8',
-    '-subj',
-    '/C=VN/L=Bắc Giang/O=Sở Y tế tỉnh Bắc Giang/CN=Nguyễn Thị Ánh Dương/UID=CCCD:024190001234',
-    '-out',
-    csr,
-  ]);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(W, 'duong.key'),
+      '-utf8',
+      '-subj',
+      '/C=VN/L=Bắc Giang/O=Sở Y tế tỉnh Bắc Giang/CN=Nguyễn Thị Ánh Dương/UID=CCCD:024190001234',
+      '-out',
+      csr,
+    ],
+    { stdio: 'ignore' },
+  );
   await page.goto(BASE + `/requests/new?kind=new_individual&org=${fx.unit}`);
   await page.locator('#person').waitFor();
   await page.selectOption('#person', String(fx.sub_person));
@@ -427,6 +431,10 @@ test('officer creates Mẫu 01 and submits it signed with the server-held key of
     'Khóa ký số của cơ quan',
   );
   assert.equal(await page.inputValue('#signing-key'), 'syt-seal');
+  assert.match(
+    (await page.textContent('#signing-key option:checked')).trim(),
+    /^syt-seal — Sở Y tế tỉnh Bắc Giang, chứng thư số hết hạn ngày \d{2}\/\d{2}\/\d{4}$/,
+  );
   await checkPage('officer-request-server-key', null, '#signing-key');
   await page.locator('label:has-text("Ký bằng khóa của cơ quan lưu trên máy chủ") input').check();
   await page.focus('#signing-key');

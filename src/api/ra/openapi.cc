@@ -547,12 +547,14 @@ std::string OpenApiDocument() {
                 "the signature (DER ContentInfo), Content-Disposition: attachment; "
                 "filename=\"<name>.p7s\"",
                 "application/pkcs7-signature")}};
-    ojson key = Object({{"id", kStr},
-                        {"subject", kStr},
-                        {"serial", kStr},
-                        {"not_after", {{"type", "string"}, {"format", "date-time"}}},
-                        {"organization_id", {{"type", "integer"}, {"format", "int64"}}},
-                        {"organization_name", kStr}});
+    ojson key =
+        Object({{"id", kStr},
+                {"subject", kStr},
+                {"serial", kStr},
+                {"not_after", {{"type", "string"}, {"format", "date-time"}}},
+                {"organization_id", {{"type", "integer"}, {"format", "int64"}}},
+                {"organization_name", kStr}},
+               {"id", "subject", "serial", "not_after", "organization_id", "organization_name"});
     paths["/api/v1/sign/keys"] = {
         {"get", Operation("The server-held keys the caller may sign with", "signing",
                           Object({{"items", {{"type", "array"}, {"items", key}}}}))}};

@@ -3370,14 +3370,14 @@ export interface paths {
                     content: {
                         "application/json": {
                             items?: {
-                                id?: string;
-                                subject?: string;
-                                serial?: string;
+                                id: string;
+                                subject: string;
+                                serial: string;
                                 /** Format: date-time */
-                                not_after?: string;
+                                not_after: string;
                                 /** Format: int64 */
-                                organization_id?: number;
-                                organization_name?: string;
+                                organization_id: number;
+                                organization_name: string;
                             }[];
                         };
                     };

@@ -219,6 +219,7 @@ export const en: Catalog = {
   'req.signer.uploadP7s': 'Upload a detached signature (.p7s) made with any tool',
   'req.signer.serverKey': "Sign with the agency's server-held key",
   'req.signingKey': 'Agency signing key',
+  'req.signingKeyOption': '{id} — {body}, certificate expires {date}',
   'req.signingKeyHint':
     'The server signs the request with this key and submits it; every use of the key is recorded in the audit log.',
   'req.p7sFile': 'Signature file (.p7s, DER)',

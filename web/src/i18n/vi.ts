@@ -220,6 +220,7 @@ export const vi = {
   'req.signer.uploadP7s': 'Tải lên chữ ký tách rời (.p7s) đã ký bằng công cụ bất kỳ',
   'req.signer.serverKey': 'Ký bằng khóa của cơ quan lưu trên máy chủ',
   'req.signingKey': 'Khóa ký số của cơ quan',
+  'req.signingKeyOption': '{id} — {body}, chứng thư số hết hạn ngày {date}',
   'req.signingKeyHint':
     'Máy chủ ký hồ sơ bằng khóa này rồi gửi đi; mỗi lần sử dụng khóa đều được ghi vào nhật ký kiểm toán.',
   'req.p7sFile': 'Tệp chữ ký (.p7s, DER)',
