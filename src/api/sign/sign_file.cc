@@ -7,7 +7,9 @@ namespace kyso::api {
 
 namespace {
 
-// ETSI EN 319 122-1 §6.3 (CAdES-B-B), over the uploaded bytes exactly as received.
+// ETSI EN 319 122-1 §6.3 (CAdES-B-B), over the uploaded bytes exactly as received. RFC 5751
+// §3.2.1: "application/pkcs7-signature | signedData | .p7s" — the media type and file
+// extension of a detached signature.
 Result<SignedUpload> SignUploadedFile(const SigningServices& s, const SigningUpload& upload,
                                       const pades::Credentials& credentials) {
   const ByteSpan content = upload.file->data;
@@ -40,6 +42,9 @@ std::string SignatureFileName(std::string_view filename) {
   return name + ".p7s";
 }
 
+// RFC 6266 §4.3: "when both 'filename' and 'filename*' are present in a single header field
+// value, recipients SHOULD pick 'filename*' and ignore 'filename'"; RFC 8187 §3.2.1 lets
+// attr-char (ALPHA / DIGIT / "-" / "." / "_" among others) stand and percent-encodes the rest.
 std::string AttachmentDisposition(std::string_view name) {
   std::string ascii;
   std::string encoded;  // RFC 8187 §3.2.1 attr-char, percent-encoded otherwise
