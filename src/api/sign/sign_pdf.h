@@ -2,7 +2,7 @@
 // (kyso sign key add), POST /api/v1/sign/file (sign_file.h) any file with a detached CAdES
 // signature; GET /api/v1/sign/keys lists the keys the caller may sign with.
 //
-// Both need the same authentication as the rest of /api/v1 (a Bearer token, a cookie session
+// They need the same authentication as the rest of /api/v1 (a Bearer token, a cookie session
 // with X-CSRF-Token for the POST, or a registered TLS client certificate), and a server-held
 // key signs only for the accounts its owner body authorized (its clerk). The composition root
 // supplies both checks through SigningGate, so this module stays free of the registration
@@ -78,7 +78,7 @@ class SigningGate {
   // returned (403 sign.key_not_authorized, 404 signing_key.not_found).
   virtual Result<pades::Credentials> Authorize(const SigningCaller& caller,
                                                const std::string& key_id) = 0;
-  // Audits a signature made. When this fails the signed PDF is not handed out.
+  // Audits a signature made. When this fails the signed document is not handed out.
   virtual Status RecordSignature(const SigningCaller& caller, const std::string& key_id,
                                  const SignatureMade& made) = 0;
   // Audits an authorized use that failed (a bad PDF, a placement off the page, ...).
