@@ -77,10 +77,14 @@ class SigningGateImpl final : public api::SigningGate {
     KYSO_ASSIGN_OR_RETURN(ra::Principal p, PrincipalOf(caller));
     nlohmann::json details = {{"document_sha256", HexEncode(crypto::Sha256(made.document))},
                               {"document_bytes", made.document.size()},
-                              {"field", made.field},
-                              {"page", made.page},
                               {"level", made.level},
                               {"auth_method", caller.auth_method}};
+    if (made.format == api::SignedFormat::kCades) {
+      details["format"] = "CAdES";
+      return keys_->RecordUse(p, key_id, "sign.file", details.dump());
+    }
+    details["field"] = made.field;
+    details["page"] = made.page;
     return keys_->RecordUse(p, key_id, "sign.pdf", details.dump());
   }
 

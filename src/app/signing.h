@@ -99,7 +99,7 @@ struct SigningKeyInfo {
 // the instance key store, encrypted with the instance passphrase like the CA keys; its
 // certificates in the store's settings; its owner body and authorized accounts in the store's
 // signing_keys tables. Adding one is audited (signing_key.add), and so is every use over the
-// API, refused or not (sign.refused, sign.pdf, sign.failed).
+// API, refused or not (sign.refused, sign.pdf, sign.file, sign.failed).
 //
 // Who may sign with a key over the API: an account the owner body listed, while that account
 // still belongs to the body or a body below it (an account moved elsewhere loses the key).
@@ -126,8 +126,8 @@ class SigningKeys {
   // naming the account and the key): PermissionDenied sign.key_not_authorized, NotFound
   // signing_key.not_found.
   Result<pades::Credentials> Authorize(const ra::Principal& caller, const std::string& id);
-  // Audits one use of key `id` by `caller`: `action` "sign.pdf" (a signature made) or
-  // "sign.failed" (an error stopped it), with `details_json`.
+  // Audits one use of key `id` by `caller`: `action` "sign.pdf" or "sign.file" (a PAdES or a
+  // detached CAdES signature made) or "sign.failed" (an error stopped it), with `details_json`.
   Status RecordUse(const ra::Principal& caller, const std::string& id, const std::string& action,
                    const std::string& details_json);
 

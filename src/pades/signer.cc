@@ -235,6 +235,15 @@ Status CheckCredentials(const Credentials& credentials, UnixSeconds at) {
   return Status::Ok();
 }
 
+// The padding applies to RSA only: an ECDSA key signs with the digest alone.
+crypto::SignatureScheme SchemeFor(const Credentials& credentials, crypto::DigestAlgorithm digest,
+                                  crypto::RsaPadding padding) {
+  crypto::SignatureScheme scheme{digest, padding};
+  if (credentials.signer->key_spec().algorithm == crypto::KeyAlgorithm::kEcdsa)
+    scheme.padding = crypto::RsaPadding::kPkcs1v15;
+  return scheme;
+}
+
 struct CollectedData {
   pdf::DssData dss;
   std::vector<std::string> seen_certificates;  // fingerprints, to avoid duplicates
@@ -359,10 +368,8 @@ Result<SignOutcome> SignPdf(const pdf::Document& document, const Credentials& cr
                                                     std::string(LevelName(options.level)) +
                                                     " needs a time-stamping service");
   }
-  crypto::SignatureScheme scheme{options.digest, options.rsa_padding};
-  auto key_spec = credentials.signer->key_spec();
-  if (key_spec.algorithm == crypto::KeyAlgorithm::kEcdsa)
-    scheme.padding = crypto::RsaPadding::kPkcs1v15;
+  const crypto::SignatureScheme scheme =
+      SchemeFor(credentials, options.digest, options.rsa_padding);
 
   // Room for the CMS: certificates, the signature, attributes, and a time-stamp token at B-T+.
   size_t estimate = credentials.certificate.der().size() + 2048;
@@ -454,6 +461,25 @@ Result<SignOutcome> SignPdf(const pdf::Document& document, const Credentials& cr
   outcome.output_size = out->size();
   KYSO_RETURN_IF_ERROR(out->Commit(options.durable));
   return outcome;
+}
+
+// ETSI EN 319 122-1 §5.1/§5.2 (CAdES-B-B): content-type, message-digest and
+// signing-certificate-v2 are signed attributes, and §5.2.1 "The signing-time attribute shall be
+// present"; x509::SignDetachedCms writes all four when options.pades is false. §6.3 requires
+// nothing more at B-B; the chain goes into SignedData.certificates so that a verifier without
+// the intermediates (openssl cms -verify -CAfile root) can build the path.
+Result<Bytes> SignDetachedCades(const Credentials& credentials, ByteSpan content,
+                                UnixSeconds signing_time) {
+  KYSO_RETURN_IF_ERROR(CheckCredentials(credentials, signing_time));
+  const crypto::DigestAlgorithm digest = crypto::DigestAlgorithm::kSha256;
+  return x509::SignDetachedCms(
+      {.content_digest = crypto::Digest(digest, content),
+       .digest_algorithm = digest,
+       .signer_certificate = credentials.certificate,
+       .extra_certificates = credentials.chain,
+       .signer = *credentials.signer,
+       .scheme = SchemeFor(credentials, digest, crypto::RsaPadding::kPkcs1v15),
+       .options = {.pades = false, .signing_time = signing_time}});
 }
 
 }  // namespace kyso::pades

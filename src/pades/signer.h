@@ -1,5 +1,6 @@
 // PAdES signing (ETSI EN 319 142-1): a CAdES-detached CMS signature in an incremental update
-// of the PDF, at baseline levels B-B, B-T, B-LT and B-LTA.
+// of the PDF, at baseline levels B-B, B-T, B-LT and B-LTA; and the detached CAdES B-B
+// signature of any file (ETSI EN 319 122-1) with the same credentials.
 //
 //   B-B   signature dictionary + CMS (content-type, message-digest, signing-certificate-v2; the
 //         time in /M, §5.2.2), made in one streaming pass over the file.
@@ -87,5 +88,14 @@ struct SignOutcome {
                                           const Credentials& credentials,
                                           const SignOptions& options,
                                           const std::string& output_path);
+
+// A detached CAdES baseline B-B signature (ETSI EN 319 122-1 §6.3) over any bytes: a DER
+// ContentInfo of id-signedData without eContent whose SignerInfo has content-type id-data,
+// message-digest, signing-time (`signing_time`) and signing-certificate-v2, with the signer
+// certificate and `credentials.chain` in SignedData.certificates. The credentials are checked
+// as for SignPdf (pades.key_mismatch, pades.certificate_expired, ...). SHA-256; RSA PKCS#1
+// v1.5 or ECDSA.
+[[nodiscard]] Result<Bytes> SignDetachedCades(const Credentials& credentials, ByteSpan content,
+                                              UnixSeconds signing_time);
 
 }  // namespace kyso::pades

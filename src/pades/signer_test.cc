@@ -270,6 +270,41 @@ TEST(PadesSigner, RefusesAndLeavesNothingBehind) {
   EXPECT_EQ(files, 0);  // no output, no temporary file
 }
 
+// ETSI EN 319 122-1 B-B over any bytes: openssl cms verifies it against the root alone (the
+// chain is in the CMS) and prints the CAdES attributes; the credentials are checked as for PDFs.
+TEST(CadesSigner, DetachedBaselineBVerifiesWithOpenSslCms) {
+  TempDir dir;
+  Pki pki;
+  const std::string content = R"({"kind":"new_individual","form":{"full_name":"Lê Thị Đào"}})";
+  auto cms = SignDetachedCades(pki.credentials(), AsBytes(content), kNow);
+  ASSERT_TRUE(cms.ok()) << cms.status().ToString();
+  testlib::WriteBytes(dir.File("doc.json"), AsBytes(content));
+  testlib::WriteBytes(dir.File("doc.json.p7s"), *cms);
+  testlib::WriteBytes(dir.File("root.pem"), AsBytes(pki.root.certificate.ToPem()));
+  const std::string verify = "openssl cms -verify -binary -inform DER -in " +
+                             dir.File("doc.json.p7s") + " -CAfile " + dir.File("root.pem") +
+                             " -purpose any -attime " + std::to_string(kNow) +
+                             " -out /dev/null -content ";
+  std::string out;
+  EXPECT_EQ(Shell(verify + dir.File("doc.json"), &out), 0) << out;
+  testlib::WriteBytes(dir.File("other.json"), AsBytes(content + "\n"));
+  EXPECT_NE(Shell(verify + dir.File("other.json"), &out), 0) << "other bytes must not verify";
+  ASSERT_EQ(Shell("openssl cms -cmsout -print -inform DER -in " + dir.File("doc.json.p7s"), &out),
+            0);
+  for (const char* attribute : {"object: contentType", "object: signingTime",
+                                "object: id-smime-aa-signingCertificateV2", "eContent: <ABSENT>"}) {
+    EXPECT_NE(out.find(attribute), std::string::npos) << attribute;
+  }
+
+  Credentials wrong_key = pki.credentials();
+  wrong_key.signer = pki.tsa.signer;
+  EXPECT_EQ(SignDetachedCades(wrong_key, AsBytes(content), kNow).status().id(),
+            "pades.key_mismatch");
+  EXPECT_EQ(
+      SignDetachedCades(pki.credentials(), AsBytes(content), kNow + 86400 * 400).status().id(),
+      "pades.certificate_expired");
+}
+
 TEST(PadesVisible, IssuedSealOverlapsTheLeftThirdOfTheAuthoritySignature) {
   TempDir dir;
   Pki pki;

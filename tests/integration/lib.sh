@@ -46,3 +46,41 @@ finish() {
   echo "$PASS passed, $FAIL failed"
   [ "$FAIL" -eq 0 ]
 }
+
+# use_work_dir NAME: cd into a fresh /tmp/kyso-NAME-XXXXXX holding the data directory ($WORK,
+# $DATA = KYSO_DATA, no passphrase file); at exit the server start_server started is stopped
+# and the directory removed.
+use_work_dir() {
+  WORK=$(mktemp -d "/tmp/kyso-$1-XXXXXX")
+  DATA=$WORK/data
+  export KYSO_DATA=$DATA
+  unset KYSO_PASSPHRASE_FILE
+  SERVER_PID=""
+  trap '[ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID"; rm -rf "$WORK"' EXIT
+  cd "$WORK" || exit 1
+}
+
+# pick_port: a free loopback port in $PORT and its base URL in $URL (before init: certificates
+# name the base URL).
+pick_port() {
+  for _ in $(seq 1 50); do
+    PORT=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
+  done
+  URL=http://127.0.0.1:$PORT
+}
+
+# start_server KYSO [ARGS...]: `kyso --json serve` on $PORT in the background ($SERVER_PID);
+# fails the test at once when it does not answer.
+start_server() {
+  local kyso=$1; shift
+  "$kyso" --json serve --listen "127.0.0.1:$PORT" --access-log off "$@" > server.json 2> server.err &
+  SERVER_PID=$!
+  for _ in $(seq 1 150); do grep -q '"port"' server.json 2>/dev/null && break; sleep 0.1; done
+  if grep -q "\"port\":$PORT" server.json; then
+    ok "kyso serve answers at $URL"
+  else
+    not_ok "kyso serve answers at $URL" "$(cat server.json server.err)"
+    finish; exit 1
+  fi
+}

@@ -370,6 +370,126 @@ test('officer creates Mẫu 01 with validation as you type and submits it with a
   await checkPage('officer-account', '/account', 'h1');
 });
 
+// Issue 12, the second way: the department's seal held on the server (run.sh: kyso sign key
+// add --allow vanthu.syt) signs the request's document (POST /api/v1/sign/file), chosen and
+// submitted with the keyboard.
+test('officer creates Mẫu 01 and submits it signed with the server-held key of the department', async () => {
+  const keys = await api('GET', '/api/v1/sign/keys', fx.tokens.officer);
+  assert.deepEqual(
+    keys.items.map((k) => k.id),
+    ['syt-seal'],
+  );
+  const other = await api('GET', '/api/v1/sign/keys', fx.tokens.officer_b);
+  assert.deepEqual(other.items, [], "another body's officer has no key to choose");
+  const csr = join(W, 'duong.csr');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(W, 'duong.key'),
+      '-utf8',
+      '-subj',
+      '/C=VN/L=Bắc Giang/O=Sở Y tế tỉnh Bắc Giang/CN=Nguyễn Thị Ánh Dương/UID=CCCD:024190001234',
+      '-out',
+      csr,
+    ],
+    { stdio: 'ignore' },
+  );
+  await page.goto(BASE + `/requests/new?kind=new_individual&org=${fx.unit}`);
+  await page.locator('#person').waitFor();
+  await page.selectOption('#person', String(fx.sub_person));
+  await page.waitForFunction(
+    () => document.querySelector('#field-full_name')?.value === 'Nguyễn Thị Ánh Dương',
+  );
+  await page.fill('#field-personal_id', '024190001234');
+  await page.fill('#field-unit', 'Phòng Nghiệp vụ Y');
+  await page.fill('#field-province', 'Bắc Giang');
+  await page.fill('#field-csr', readFileSync(csr, 'utf8'));
+  await page.click('form.request-form button[type=submit]');
+  await page.waitForURL(/\/requests\/\d+/);
+  const id = Number(page.url().match(/requests\/(\d+)/)[1]);
+  // Keyboard only: the second way of signing, then the key, then submit.
+  const serverWay = page.locator(
+    'label:has-text("Ký bằng khóa của cơ quan lưu trên máy chủ") input',
+  );
+  await serverWay.waitFor();
+  assert.equal(await page.locator('#signing-key').count(), 0, 'no key select before it is chosen');
+  await page.focus('input[name=signer] >> nth=0');
+  await page.keyboard.press('ArrowDown');
+  assert.ok(await serverWay.isChecked(), 'arrow keys choose the server-held key');
+  await page.locator('#signing-key').waitFor();
+  assert.equal(await page.locator('#p7s').count(), 0, 'no file input for the server-held key');
+  assert.equal(
+    await page.locator('label[for=signing-key]').textContent(),
+    'Khóa ký số của cơ quan',
+  );
+  assert.equal(await page.inputValue('#signing-key'), 'syt-seal');
+  assert.match(
+    (await page.textContent('#signing-key option:checked')).trim(),
+    /^syt-seal — Sở Y tế tỉnh Bắc Giang, chứng thư số hết hạn ngày \d{2}\/\d{2}\/\d{4}$/,
+  );
+  await checkPage('officer-request-server-key', null, '#signing-key');
+  await page.locator('label:has-text("Ký bằng khóa của cơ quan lưu trên máy chủ") input').check();
+  await page.focus('#signing-key');
+  await page.keyboard.press('Tab');
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.getAttribute('type')),
+    'submit',
+    'Tab goes from the key to the submit button',
+  );
+  await page.keyboard.press('Enter');
+  await page.locator('[data-testid=state]:has-text("Đã gửi")').waitFor();
+  const submitted = await api('GET', `/api/v1/requests/${id}`, fx.tokens.officer);
+  assert.equal(submitted.state, 'submitted');
+  assert.match(submitted.signer, /CN=Sở Y tế tỉnh Bắc Giang/);
+  // The same route's signature judged by openssl cms -verify over the exact document bytes,
+  // chained to the instance's root.
+  const doc = join(W, `doc-${id}.json`);
+  const docRes = await fetch(`${BASE}/api/v1/requests/${id}/document`, {
+    headers: { Authorization: `Bearer ${fx.tokens.officer}` },
+  });
+  writeFileSync(doc, Buffer.from(await docRes.arrayBuffer()));
+  const form = new FormData();
+  form.append('file', new Blob([readFileSync(doc)]), `doc-${id}.json`);
+  form.append('key', 'syt-seal');
+  const signed = await fetch(`${BASE}/api/v1/sign/file`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${fx.tokens.officer}` },
+    body: form,
+  });
+  assert.equal(signed.status, 200);
+  assert.equal(signed.headers.get('content-type'), 'application/pkcs7-signature');
+  const p7s = join(W, `server-${id}.p7s`);
+  writeFileSync(p7s, Buffer.from(await signed.arrayBuffer()));
+  const verified = execFileSync(
+    'openssl',
+    [
+      'cms',
+      '-verify',
+      '-binary',
+      '-inform',
+      'DER',
+      '-in',
+      p7s,
+      '-content',
+      doc,
+      '-CAfile',
+      join(fx.data, 'certs/root.pem'),
+      '-out',
+      '/dev/null',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+  );
+  assert.equal(verified, '');
+});
+
 test('the CA operator reviews, approves and executes from the national queue', async () => {
   await login('operator');
   await checkPage('operator-queue', '/requests?mine=1', '[data-testid=requests]');

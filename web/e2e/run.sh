@@ -100,6 +100,11 @@ openssl req -new -key seal.key -utf8 -out seal.csr \
   fail "seal certificate issued"
 echo matkhau123 > pass.txt
 openssl pkcs8 -topk8 -in seal.key -out seal.p8 -passout pass:matkhau123 -v2 aes-256-cbc
+# The same seal held on the server for the department's clerk (kyso sign key add): the portal
+# signs a request with it (POST /api/v1/sign/file) before submitting it.
+"$KYSO" sign key add --id syt-seal --key seal.p8 --key-passphrase-file pass.txt --cert seal.pem \
+  --chain "$DATA/certs/chain.pem" --body "$DEPT" --allow vanthu.syt >key.log 2>&1 ||
+  fail "kyso sign key add: $(cat key.log)"
 TESTDATA=$REPO/../shared/testdata
 [ -d "$TESTDATA" ] || TESTDATA=/work/shared/testdata
 "$KYSO" sign pdf "$TESTDATA/pdf/cong-van.pdf" signed.pdf --kind copy --key seal.p8 \
@@ -138,7 +143,7 @@ jq -n --arg url "$URL" --arg work "$WORK" --arg data "$DATA" --arg pass "$PASSWO
     users:{officer:"vanthu.syt", officer_b:"vanthu.langson", operator:"vanhanh.ca",
            auditor:"kiemtoan", delegate:"uyquyen.bacgiang", subscriber:"duong.nguyen", admin:"admin"},
     dept:$dept, unit:$unit, sub_person:$sub_person}' > fixture.json
-echo "ok - fixture: bodies, people, six accounts, a delegation, the department's seal"
+echo "ok - fixture: bodies, people, six accounts, a delegation, the department's seal (also on the server)"
 
 # The committed OpenAPI document (web/openapi.json, the source of the typed client) is the
 # server's: the portal and the API cannot drift apart unnoticed.

@@ -484,53 +484,79 @@ std::string OpenApiDocument() {
                            Query("limit", "integer", "1..1000")})}}},
   };
 
-  // --- BEGIN signing routes (src/api/sign/sign_pdf.cc; issue 12) ------------------------------
+  // --- BEGIN signing routes (src/api/sign/sign_pdf.cc, sign_file.cc; issue 12) ----------------
   // Registered by api_sign, documented here so that /api/v1 has one document. Same
   // authentication as above; a server-held key signs only for the accounts its body
   // authorized.
   {
-    ojson multipart = {
-        {"multipart/form-data",
-         {{"schema",
-           Object(
-               {{"file", {{"type", "string"}, {"format", "binary"}}},
-                {"key", {{"type", "string"}, {"description", "server-held key id"}}},
-                {"image", {{"type", "string"}, {"format", "binary"}}},
-                {"kind",
-                 {{"type", "string"},
-                  {"enum", {"approved", "issued", "copy", "appendix", "initials", "invisible"}}}},
-                {"level", {{"type", "string"}, {"enum", {"B-B", "B-T", "B-LT", "B-LTA"}}}},
-                {"page", {{"type", "integer"}}},
-                {"rect", {{"type", "string"}, {"description", "x,y,w,h"}}},
-                {"unit", {{"type", "string"}, {"enum", {"pt", "mm"}}}},
-                {"field", {{"type", "string"}}},
-                {"reason", {{"type", "string"}}},
-                {"location", {{"type", "string"}}},
-                {"contact", {{"type", "string"}}},
-                {"show_info", {{"type", "boolean"}}},
-                {"text", {{"type", "array"}, {"items", {{"type", "string"}}}}},
-                {"copy_type", {{"type", "string"}}},
-                {"doc_number", {{"type", "string"}}},
-                {"seal_mm", {{"type", "number"}}}},
-               {"file", "key"})}}}};
-    ojson sign = {
-        {"summary",
-         "Sign a PDF (PAdES) with a server-held key the caller's body authorized it to use; "
-         "403 sign.key_not_authorized otherwise. Every use is audited."},
-        {"tags", {"signing"}},
-        {"requestBody", {{"required", true}, {"content", multipart}}},
-        {"responses", Errors({400, 401, 403, 404, 503})}};
-    sign["responses"]["200"] = {
-        {"description", "the signed PDF (X-Kyso-Signature-Field, -Page, -Level headers)"},
-        {"content",
-         {{"application/pdf", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}};
-    paths["/api/v1/sign/pdf"] = {{"post", sign}};
-    ojson key = Object({{"id", kStr},
-                        {"subject", kStr},
-                        {"serial", kStr},
-                        {"not_after", {{"type", "string"}, {"format", "date-time"}}},
-                        {"organization_id", {{"type", "integer"}, {"format", "int64"}}},
-                        {"organization_name", kStr}});
+    const ojson binary = {{"type", "string"}, {"format", "binary"}};
+    // A multipart/form-data upload answered with `media_type` bytes (or an Error).
+    auto upload = [&binary](const std::string& summary, ojson form,
+                            std::initializer_list<int> errors, const std::string& answer,
+                            const std::string& media_type) {
+      ojson op = {{"summary", summary},
+                  {"tags", {"signing"}},
+                  {"requestBody",
+                   {{"required", true},
+                    {"content", {{"multipart/form-data", {{"schema", std::move(form)}}}}}}},
+                  {"responses", Errors(errors)}};
+      op["responses"]["200"] = {{"description", answer},
+                                {"content", {{media_type, {{"schema", binary}}}}}};
+      return op;
+    };
+    const ojson key_id = {{"type", "string"}, {"description", "server-held key id"}};
+    paths["/api/v1/sign/pdf"] = {
+        {"post",
+         upload(
+             "Sign a PDF (PAdES) with a server-held key the caller's body authorized it to "
+             "use; 403 sign.key_not_authorized otherwise. Every use is audited.",
+             Object(
+                 {{"file", binary},
+                  {"key", key_id},
+                  {"image", binary},
+                  {"kind",
+                   {{"type", "string"},
+                    {"enum", {"approved", "issued", "copy", "appendix", "initials", "invisible"}}}},
+                  {"level", {{"type", "string"}, {"enum", {"B-B", "B-T", "B-LT", "B-LTA"}}}},
+                  {"page", {{"type", "integer"}}},
+                  {"rect", {{"type", "string"}, {"description", "x,y,w,h"}}},
+                  {"unit", {{"type", "string"}, {"enum", {"pt", "mm"}}}},
+                  {"field", {{"type", "string"}}},
+                  {"reason", {{"type", "string"}}},
+                  {"location", {{"type", "string"}}},
+                  {"contact", {{"type", "string"}}},
+                  {"show_info", {{"type", "boolean"}}},
+                  {"text", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+                  {"copy_type", {{"type", "string"}}},
+                  {"doc_number", {{"type", "string"}}},
+                  {"seal_mm", {{"type", "number"}}}},
+                 {"file", "key"}),
+             {400, 401, 403, 404, 503},
+             "the signed PDF (X-Kyso-Signature-Field, -Page, -Level headers)", "application/pdf")}};
+    ojson file = binary;
+    file["description"] = "the bytes to sign; its filename names the answer";
+    paths["/api/v1/sign/file"] = {
+        {"post",
+         upload("Sign any file with a server-held key the caller's body authorized it to use: a "
+                "detached CAdES baseline B-B signature (ETSI EN 319 122-1; signing-time, "
+                "signing-certificate-v2, the signer's chain), e.g. over a request's document "
+                "for POST /api/v1/requests/{id}/submit. Audited as sign.file; 403 "
+                "sign.key_not_authorized, 404 signing_key.not_found, 400 sign.no_file or "
+                "sign.no_key, 409 when the key's certificate is not valid now, 413 "
+                "http.body_too_large above 64 MiB.",
+                Object({{"file", file}, {"key", key_id}}, {"file", "key"}),
+                {400, 401, 403, 404, 409, 413, 503},
+                "the signature (DER ContentInfo), Content-Disposition: attachment; "
+                "filename=\"<name>.p7s\"",
+                "application/pkcs7-signature")}};
+    ojson key =
+        Object({{"id", kStr},
+                {"subject", kStr},
+                {"serial", kStr},
+                {"not_after", {{"type", "string"}, {"format", "date-time"}}},
+                {"organization_id", {{"type", "integer"}, {"format", "int64"}}},
+                {"organization_name", kStr}},
+               {"id", "subject", "serial", "not_after", "organization_id", "organization_name"});
     paths["/api/v1/sign/keys"] = {
         {"get", Operation("The server-held keys the caller may sign with", "signing",
                           Object({{"items", {{"type", "array"}, {"items", key}}}}))}};

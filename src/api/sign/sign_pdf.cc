@@ -7,6 +7,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "api/sign/sign_file.h"
+#include "api/sign/signing_upload.h"
 #include "appearance/appearance.h"
 #include "base/files.h"
 #include "http/multipart.h"
@@ -48,88 +50,11 @@ Result<std::shared_ptr<const appearance::Font>> DefaultFont() {
   return font;
 }
 
-struct SignedPdf {
-  std::string pdf;
-  std::string field;
-  int page = 0;
-  pades::Level level = pades::Level::kBB;
-};
-
-Result<SignedPdf> SignWith(const SigningServices& s, http::Request& request,
-                           const http::MultipartPart& file_part, const http::MultipartPart* image,
-                           const std::map<std::string, std::string>& fields,
-                           const std::vector<std::string>& text_lines,
-                           const pades::Credentials& credentials);
-
-// The error answer of a refused caller; 401s name the scheme (RFC 9110 §11.6.1).
-Response Refusal(const Status& st) {
-  Response r = Response::FromStatus(st);
-  if (st.code() == StatusCode::kUnauthenticated) {
-    r.Header("WWW-Authenticate", "Bearer realm=\"kyso\"");
-  }
-  return r;
-}
-
-Result<Response> Sign(const SigningServices& s, const SigningCaller& caller,
-                      http::Request& request) {
-  KYSO_ASSIGN_OR_RETURN(
-      auto parts, http::ParseMultipart(request.Header("content-type"), AsBytes(request.body)));
-  std::map<std::string, std::string> fields;
-  std::vector<std::string> text_lines;
-  const http::MultipartPart* file = nullptr;
-  const http::MultipartPart* image = nullptr;
-  for (const auto& part : parts) {
-    if (part.name == "file") {
-      file = &part;
-    } else if (part.name == "image") {
-      image = &part;
-    } else if (part.name == "text") {
-      text_lines.emplace_back(AsString(part.data));
-    } else {
-      fields[part.name] = std::string(AsString(part.data));
-    }
-  }
-  if (file == nullptr)
-    return InvalidArgument("sign.no_file", "the 'file' part (the PDF) is missing");
-  auto field = [&](const std::string& name) -> std::optional<std::string> {
-    auto it = fields.find(name);
-    if (it == fields.end() || it->second.empty()) return std::nullopt;
-    return it->second;
-  };
-  auto key_id = field("key");
-  if (!key_id)
-    return InvalidArgument("sign.no_key", "the 'key' field (a server-held key id) is missing");
-  // Authorization before the PDF is read or signed; the gate audits a refusal.
-  KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, s.gate->Authorize(caller, *key_id));
-  auto signed_pdf = SignWith(s, request, *file, image, fields, text_lines, credentials);
-  if (!signed_pdf.ok()) {
-    s.gate->RecordFailure(caller, *key_id, signed_pdf.status());
-    return signed_pdf.status();
-  }
-  // No audit entry, no document: every signature made with a server-held key is on record.
-  KYSO_RETURN_IF_ERROR(s.gate->RecordSignature(caller, *key_id,
-                                               {file->data, signed_pdf->field, signed_pdf->page,
-                                                std::string(pades::LevelName(signed_pdf->level))}));
-  Response r = Response::Binary(200, "application/pdf", std::move(signed_pdf->pdf));
-  r.Header("X-Kyso-Signature-Field", signed_pdf->field);
-  r.Header("X-Kyso-Signature-Page", std::to_string(signed_pdf->page));
-  r.Header("X-Kyso-Signature-Level", std::string(pades::LevelName(signed_pdf->level)));
-  r.Header("Cache-Control", "no-store");
-  return r;
-}
-
-Result<SignedPdf> SignWith(const SigningServices& s, http::Request& request,
-                           const http::MultipartPart& file_part, const http::MultipartPart* image,
-                           const std::map<std::string, std::string>& fields,
-                           const std::vector<std::string>& text_lines,
-                           const pades::Credentials& credentials) {
-  const http::MultipartPart* file = &file_part;
-  auto field = [&](const std::string& name) -> std::optional<std::string> {
-    auto it = fields.find(name);
-    if (it == fields.end() || it->second.empty()) return std::nullopt;
-    return it->second;
-  };
-
+// PAdES (ETSI EN 319 142-1) at the level the form asks, placed and drawn as its fields say.
+Result<SignedUpload> SignUploadedPdf(const SigningServices& s, http::Request& request,
+                                     const SigningUpload& upload,
+                                     const pades::Credentials& credentials) {
+  auto field = [&upload](std::string_view name) { return upload.Field(name); };
   pades::VisibleOptions visible;
   visible.kind = pades::Kind::kInvisible;
   if (auto k = field("kind")) {
@@ -150,7 +75,9 @@ Result<SignedPdf> SignWith(const SigningServices& s, http::Request& request,
   }
   visible.field = field("field");
   visible.show_info = field("show_info") == std::optional<std::string>("true");
-  visible.text = text_lines;
+  for (const http::MultipartPart* line : upload.PartsNamed("text")) {
+    visible.text.emplace_back(AsString(line->data));
+  }
   if (auto v = field("copy_type")) visible.copy_type = *v;
   if (auto v = field("doc_number")) visible.document_number = *v;
   if (auto v = field("seal_mm")) {
@@ -159,8 +86,8 @@ Result<SignedPdf> SignWith(const SigningServices& s, http::Request& request,
   options.spec.reason = field("reason");
   options.spec.location = field("location");
   options.spec.contact_info = field("contact");
-  if (image) {
-    KYSO_ASSIGN_OR_RETURN(visible.image, appearance::PrepareImage(image->data));
+  if (auto images = upload.PartsNamed("image"); !images.empty()) {
+    KYSO_ASSIGN_OR_RETURN(visible.image, appearance::PrepareImage(images.back()->data));
   }
   if (visible.kind != pades::Kind::kInvisible) {
     KYSO_ASSIGN_OR_RETURN(visible.font, DefaultFont());
@@ -169,7 +96,8 @@ Result<SignedPdf> SignWith(const SigningServices& s, http::Request& request,
   options.services = s.validation;
   options.durable = false;  // a scratch file, read back at once
 
-  auto pdf_bytes = std::make_shared<const Bytes>(file->data.begin(), file->data.end());
+  const ByteSpan uploaded = upload.file->data;
+  auto pdf_bytes = std::make_shared<const Bytes>(uploaded.begin(), uploaded.end());
   KYSO_ASSIGN_OR_RETURN(pdf::Document document, pdf::Document::FromBytes(pdf_bytes));
   KYSO_RETURN_IF_ERROR(
       pades::PlanVisibleSignature(document, credentials.certificate, visible, options));
@@ -180,8 +108,17 @@ Result<SignedPdf> SignWith(const SigningServices& s, http::Request& request,
   auto signed_pdf = ReadFile(scratch, kSignPdfMaxBody * 2);
   ::unlink(scratch.c_str());
   if (!signed_pdf.ok()) return signed_pdf.status();
-  return SignedPdf{std::string(AsString(*signed_pdf)), outcome->field_name, outcome->page,
-                   outcome->level};
+  const std::string level(pades::LevelName(outcome->level));
+  Response r = Response::Binary(200, "application/pdf", std::string(AsString(*signed_pdf)));
+  r.Header("X-Kyso-Signature-Field", outcome->field_name);
+  r.Header("X-Kyso-Signature-Page", std::to_string(outcome->page));
+  r.Header("X-Kyso-Signature-Level", level);
+  return SignedUpload{std::move(r),
+                      {.document = uploaded,
+                       .field = outcome->field_name,
+                       .page = outcome->page,
+                       .level = level,
+                       .format = SignedFormat::kPades}};
 }
 
 }  // namespace
@@ -192,6 +129,11 @@ void AddSigningRoutes(http::Router& router, const SigningServices* services) {
               "/api/v1/sign/pdf",
               kSignPdfMaxBody,
               [services](http::Request& r) { return SignPdf(*services, r); }});
+  router.Add({"sign_file",
+              {http::Method::kPost},
+              "/api/v1/sign/file",
+              kSignFileMaxBody,
+              [services](http::Request& r) { return SignFile(*services, r); }});
   router.Add(
       {"sign_keys", {http::Method::kGet}, "/api/v1/sign/keys", 0, [services](http::Request& r) {
          return ListSigningKeys(*services, r);
@@ -306,16 +248,14 @@ Response Verify(const SigningServices& s, http::Request& request) {
 }
 
 Response SignPdf(const SigningServices& s, http::Request& request) {
-  // Where the request comes from proves nothing (behind a reverse proxy every caller looks
-  // local): the caller authenticates like anywhere else in /api/v1.
-  if (s.gate == nullptr || s.scratch_dir.empty() || s.clock == nullptr) {
+  if (s.scratch_dir.empty()) {
     return Response::Error(503, "sign.unavailable", "document signing is not configured");
   }
-  auto caller = s.gate->Authenticate(request);
-  if (!caller.ok()) return Refusal(caller.status());
-  auto response = Sign(s, *caller, request);
-  if (!response.ok()) return Refusal(response.status());
-  return std::move(response).value();
+  return ServeSigningUpload(
+      s, request, "the PDF",
+      [&s, &request](const SigningUpload& upload, const pades::Credentials& key) {
+        return SignUploadedPdf(s, request, upload, key);
+      });
 }
 
 Response ListSigningKeys(const SigningServices& s, http::Request& request) {

@@ -1,7 +1,8 @@
 // The document routes: POST /api/v1/sign/pdf signs an uploaded PDF with a key the server holds
-// (kyso sign key add); GET /api/v1/sign/keys lists the keys the caller may sign with.
+// (kyso sign key add), POST /api/v1/sign/file (sign_file.h) any file with a detached CAdES
+// signature; GET /api/v1/sign/keys lists the keys the caller may sign with.
 //
-// Both need the same authentication as the rest of /api/v1 (a Bearer token, a cookie session
+// They need the same authentication as the rest of /api/v1 (a Bearer token, a cookie session
 // with X-CSRF-Token for the POST, or a registered TLS client certificate), and a server-held
 // key signs only for the accounts its owner body authorized (its clerk). The composition root
 // supplies both checks through SigningGate, so this module stays free of the registration
@@ -53,12 +54,17 @@ struct SigningKeySummary {
   std::string organization_name;
 };
 
+// What a server-held key signed: a PDF (PAdES, audited as sign.pdf) or any file with a
+// detached CAdES signature (POST /api/v1/sign/file, audited as sign.file).
+enum class SignedFormat { kPades, kCades };
+
 // One signature made with a server-held key, for the audit log.
 struct SignatureMade {
-  ByteSpan document;  // the PDF as uploaded (the audit entry records its SHA-256)
-  std::string field;
+  ByteSpan document;  // the file as uploaded (the audit entry records its SHA-256)
+  std::string field;  // PAdES: the signature field and its page
   int page = 0;
-  std::string level;
+  std::string level;  // "B-B", "B-T", ...
+  SignedFormat format = SignedFormat::kPades;
 };
 
 // Authentication and per-key authorization, from the composition root (app).
@@ -72,7 +78,7 @@ class SigningGate {
   // returned (403 sign.key_not_authorized, 404 signing_key.not_found).
   virtual Result<pades::Credentials> Authorize(const SigningCaller& caller,
                                                const std::string& key_id) = 0;
-  // Audits a signature made. When this fails the signed PDF is not handed out.
+  // Audits a signature made. When this fails the signed document is not handed out.
   virtual Status RecordSignature(const SigningCaller& caller, const std::string& key_id,
                                  const SignatureMade& made) = 0;
   // Audits an authorized use that failed (a bad PDF, a placement off the page, ...).
@@ -85,7 +91,7 @@ struct SigningServices {
   // Authentication and per-key authorization; null: signing is not configured (503).
   SigningGate* gate = nullptr;
   pades::ValidationServices* validation = nullptr;
-  std::string scratch_dir;  // where signed files are assembled before they are sent
+  std::string scratch_dir;  // where signed PDFs are assembled before they are sent
   const Clock* clock = nullptr;
   // POST /api/v1/verify: the trust anchors and intermediates, and where revocation data
   // comes from (null: embedded data only).
@@ -94,8 +100,8 @@ struct SigningServices {
   verify::OnlineRevocation* online = nullptr;
 };
 
-// Registers POST /api/v1/sign/pdf, GET /api/v1/sign/keys and POST /api/v1/verify. `services`
-// must outlive the router.
+// Registers POST /api/v1/sign/pdf, POST /api/v1/sign/file, GET /api/v1/sign/keys and POST
+// /api/v1/verify. `services` must outlive the router.
 void AddSigningRoutes(http::Router& router, const SigningServices* services);
 
 http::Response SignPdf(const SigningServices& services, http::Request& request);

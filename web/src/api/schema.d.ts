@@ -3234,6 +3234,117 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sign/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign any file with a server-held key the caller's body authorized it to use: a detached CAdES baseline B-B signature (ETSI EN 319 122-1; signing-time, signing-certificate-v2, the signer's chain), e.g. over a request's document for POST /api/v1/requests/{id}/submit. Audited as sign.file; 403 sign.key_not_authorized, 404 signing_key.not_found, 400 sign.no_file or sign.no_key, 409 when the key's certificate is not valid now, 413 http.body_too_large above 64 MiB. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the bytes to sign; its filename names the answer
+                         */
+                        file: string;
+                        /** @description server-held key id */
+                        key: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description the signature (DER ContentInfo), Content-Disposition: attachment; filename="<name>.p7s" */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/pkcs7-signature": string;
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description error */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sign/keys": {
         parameters: {
             query?: never;
@@ -3259,14 +3370,14 @@ export interface paths {
                     content: {
                         "application/json": {
                             items?: {
-                                id?: string;
-                                subject?: string;
-                                serial?: string;
+                                id: string;
+                                subject: string;
+                                serial: string;
                                 /** Format: date-time */
-                                not_after?: string;
+                                not_after: string;
                                 /** Format: int64 */
-                                organization_id?: number;
-                                organization_name?: string;
+                                organization_id: number;
+                                organization_name: string;
                             }[];
                         };
                     };

@@ -218,6 +218,10 @@ export const en: Catalog = {
   'req.signWith': 'Signing method',
   'req.signer.uploadP7s': 'Upload a detached signature (.p7s) made with any tool',
   'req.signer.serverKey': "Sign with the agency's server-held key",
+  'req.signingKey': 'Agency signing key',
+  'req.signingKeyOption': '{id} — {body}, certificate expires {date}',
+  'req.signingKeyHint':
+    'The server signs the request with this key and submits it; every use of the key is recorded in the audit log.',
   'req.p7sFile': 'Signature file (.p7s, DER)',
   'req.submit': 'Sign and submit',
   'req.submitted': 'Request submitted.',
@@ -415,6 +419,14 @@ export const en: Catalog = {
   'error.ra.bad_signature': "The request's signature is not valid.",
   'error.ra.unsigned': 'The request must be signed before it is submitted.',
   'error.ra.reason_required': 'This action needs a reason.',
+  'error.ra.signer_not_authorized':
+    'The certificate that signed the request belongs neither to the managing agency nor to the submitter.',
+  'error.sign.key_not_authorized':
+    'Your body has not authorized your account to use this signing key.',
+  'error.sign.unavailable': 'Signing is not configured on this server.',
+  'error.signing_key.not_found': 'This signing key is not on the server.',
+  'error.pades.certificate_expired': "The signing key's certificate has expired.",
+  'error.http.body_too_large': 'The file is too large.',
   'error.verify.no_file': 'Choose a file to check.',
   'error.verify.unknown_format': 'The file is neither a PDF nor a CMS signature (.p7s, .p7m).',
   'error.http.not_found': 'Not found.',

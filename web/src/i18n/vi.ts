@@ -219,6 +219,10 @@ export const vi = {
   'req.signWith': 'Cách ký số',
   'req.signer.uploadP7s': 'Tải lên chữ ký tách rời (.p7s) đã ký bằng công cụ bất kỳ',
   'req.signer.serverKey': 'Ký bằng khóa của cơ quan lưu trên máy chủ',
+  'req.signingKey': 'Khóa ký số của cơ quan',
+  'req.signingKeyOption': '{id} — {body}, chứng thư số hết hạn ngày {date}',
+  'req.signingKeyHint':
+    'Máy chủ ký hồ sơ bằng khóa này rồi gửi đi; mỗi lần sử dụng khóa đều được ghi vào nhật ký kiểm toán.',
   'req.p7sFile': 'Tệp chữ ký (.p7s, DER)',
   'req.submit': 'Ký số và gửi',
   'req.submitted': 'Đã gửi hồ sơ.',
@@ -417,6 +421,14 @@ export const vi = {
   'error.ra.bad_signature': 'Chữ ký số của hồ sơ không hợp lệ.',
   'error.ra.unsigned': 'Hồ sơ phải được ký số trước khi gửi.',
   'error.ra.reason_required': 'Thao tác này cần ghi rõ lý do.',
+  'error.ra.signer_not_authorized':
+    'Chứng thư số đã ký hồ sơ không phải của cơ quan quản lý hoặc của người gửi.',
+  'error.sign.key_not_authorized':
+    'Tài khoản của bạn không được cơ quan giao sử dụng khóa ký số này.',
+  'error.sign.unavailable': 'Máy chủ chưa được cấu hình để ký số.',
+  'error.signing_key.not_found': 'Không tìm thấy khóa ký số này trên máy chủ.',
+  'error.pades.certificate_expired': 'Chứng thư số của khóa ký số đã hết hạn.',
+  'error.http.body_too_large': 'Tệp quá lớn.',
   'error.verify.no_file': 'Vui lòng chọn tệp cần kiểm tra.',
   'error.verify.unknown_format': 'Tệp không phải PDF hoặc chữ ký CMS (.p7s, .p7m).',
   'error.http.not_found': 'Không tìm thấy.',
