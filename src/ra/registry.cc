@@ -1,6 +1,7 @@
 #include "ra/registry.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -700,7 +701,8 @@ Result<ImportReport> Registry::ImportPeople(const Principal& by, std::string_vie
 
 // --- requests -----------------------------------------------------------------------------------
 
-std::string Registry::CanonicalDocument(const store::RequestRecord& r) {
+std::string Registry::CanonicalDocument(const store::RequestRecord& r,
+                                        const std::vector<store::AttachmentRecord>& attachments) {
   // nlohmann::json objects are std::maps: keys come out sorted, and dump() without indent
   // writes no insignificant whitespace, with UTF-8 kept as is (RFC 8785's shape for the
   // integers and strings this document holds).
@@ -714,7 +716,28 @@ std::string Registry::CanonicalDocument(const store::RequestRecord& r) {
               {"person_id", r.person_id ? json(*r.person_id) : json(nullptr)},
               {"certificate_id", r.certificate_id ? json(*r.certificate_id) : json(nullptr)},
               {"form", form}};
+  if (!attachments.empty()) {
+    json list = json::array();
+    for (const auto& a : attachments) {
+      list.push_back({{"id", a.id},
+                      {"filename", a.filename},
+                      {"content_type", a.content_type},
+                      {"size", a.size},
+                      {"sha256", a.sha256}});
+    }
+    doc["attachments"] = std::move(list);
+  }
   return doc.dump();
+}
+
+Result<Registry::SignedView> Registry::LoadForSigning(const Principal& by, int64_t id) {
+  return WithRead([&](store::Transaction& tx) -> Result<SignedView> {
+    KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, tx.GetRequest(id));
+    KYSO_RETURN_IF_ERROR(CanReadRequest(by, r));
+    KYSO_ASSIGN_OR_RETURN(auto attachments, tx.ListAttachments(id));
+    std::string document = CanonicalDocument(r, attachments);
+    return SignedView{std::move(r), std::move(document)};
+  });
 }
 
 Result<Created<store::RequestRecord>> Registry::CreateRequest(const Principal& by,
@@ -880,6 +903,9 @@ Result<store::AttachmentRecord> Registry::AddAttachment(const Principal& by, int
     a.content_type = *type;
     a.size = static_cast<int64_t>(data.size());
     a.sha256 = HexEncode(crypto::Sha256(data));
+    // Lower-case, as sha256sum and most tools print it.
+    std::transform(a.sha256.begin(), a.sha256.end(), a.sha256.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     a.data = Bytes(data.begin(), data.end());
     a.created_by = by.Actor();
     a.created_at = deps_.clock->Now();
@@ -943,8 +969,8 @@ Status Registry::DeleteAttachment(const Principal& by, int64_t request_id, int64
 }
 
 Result<std::string> Registry::SigningDocument(const Principal& by, int64_t id) {
-  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, GetRequest(by, id));
-  return CanonicalDocument(r);
+  KYSO_ASSIGN_OR_RETURN(SignedView view, LoadForSigning(by, id));
+  return std::move(view.document);
 }
 
 Result<std::optional<store::DelegationRecord>> Registry::RouteFor(store::Transaction& tx,
@@ -993,7 +1019,10 @@ Result<store::RequestRecord> Registry::Submit(const Principal& by, int64_t id, B
   // Everything slow (the signature, its path and revocation) is checked before the write
   // transaction; the write then re-checks the version, so the signed document is the one
   // stored.
-  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, GetRequest(by, id));
+  // The attachments change only with a version bump, so the document read with the request
+  // at `version` is the one the write below finds.
+  KYSO_ASSIGN_OR_RETURN(SignedView view, LoadForSigning(by, id));
+  const store::RequestRecord& r = view.request;
   if (r.version != version) {
     return FailedPrecondition("store.conflict",
                               "request changed since version " + std::to_string(version));
@@ -1002,7 +1031,7 @@ Result<store::RequestRecord> Registry::Submit(const Principal& by, int64_t id, B
   KYSO_RETURN_IF_ERROR(FindTransition("submit", r.state).status());
   KYSO_ASSIGN_OR_RETURN(const RequestKind* kind, FindKind(r.kind));
   KYSO_RETURN_IF_ERROR(ValidateForm(*kind, json::parse(r.form_json, nullptr, false)));
-  const std::string document = CanonicalDocument(r);
+  const std::string& document = view.document;
   std::string signer_subject;
   if (cms_der.empty()) {
     if (!options_.allow_unsigned_submissions) {

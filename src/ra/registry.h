@@ -281,8 +281,12 @@ class Registry {
   // Sends due outbox messages; failures are retried later with backoff. Returns how many sent.
   Result<int> DeliverOutbox(NotificationSender& sender, int limit = 100);
 
-  // The canonical document for `request` (see SigningDocument).
-  static std::string CanonicalDocument(const store::RequestRecord& request);
+  // The canonical document for `request` (see SigningDocument). With attachments, it lists each
+  // one's id, file name, type, size and SHA-256, so that the agency's signature covers the
+  // attached documents too; without, it is what it was before attachments existed.
+  static std::string CanonicalDocument(
+      const store::RequestRecord& request,
+      const std::vector<store::AttachmentRecord>& attachments = {});
 
  private:
   template <typename F>
@@ -290,6 +294,12 @@ class Registry {
   template <typename F>
   auto WithRead(F&& body) -> decltype(body(std::declval<store::Transaction&>()));
 
+  // The request (readable by `by`) and its canonical document, read in one transaction.
+  struct SignedView {
+    store::RequestRecord request;
+    std::string document;
+  };
+  Result<SignedView> LoadForSigning(const Principal& by, int64_t id);
   Result<store::RequestRecord> LoadRequestForUpdate(store::Transaction& tx, int64_t id,
                                                     int64_t version);
   Status RecordTransition(store::Transaction& tx, const Principal& by,

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "ca/hierarchy.h"
 #include "crypto/digest.h"
 #include "ra/state_machine.h"
@@ -705,12 +708,25 @@ TEST_F(RegistryTest, AttachmentsFollowTheRequestsScopeAndState) {
   const Bytes pdf(pdf_text.begin(), pdf_text.end());
   const Bytes png = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13};
 
+  const std::string before = registry_->SigningDocument(As(officer_a_), draft.id).value();
+  EXPECT_EQ(before.find("attachments"), std::string::npos);  // as before attachments existed
   auto added = registry_->AddAttachment(As(officer_a_), draft.id, "C:\\scan\\Quyết định.pdf", pdf);
   ASSERT_TRUE(added.ok()) << added.status().ToString();
   EXPECT_EQ(added->filename, "Quyết định.pdf");  // the path is dropped
   EXPECT_EQ(added->content_type, "application/pdf");
   EXPECT_EQ(added->size, static_cast<int64_t>(pdf.size()));
-  EXPECT_EQ(added->sha256, HexEncode(crypto::Sha256(pdf)));
+  std::string digest = HexEncode(crypto::Sha256(pdf));
+  std::transform(digest.begin(), digest.end(), digest.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  EXPECT_EQ(added->sha256, digest);
+  // The document the agency signs lists the attachment with its digest.
+  const std::string signed_doc = registry_->SigningDocument(As(officer_a_), draft.id).value();
+  EXPECT_NE(signed_doc.find("\"attachments\":[{\"content_type\":\"application/pdf\","
+                            "\"filename\":\"Quyết định.pdf\",\"id\":" +
+                            std::to_string(added->id) + ",\"sha256\":\"" + added->sha256 +
+                            "\",\"size\":" + std::to_string(pdf.size()) + "}]"),
+            std::string::npos)
+      << signed_doc;
   // The draft's version moved on: a submission signed before the attachment is stale.
   EXPECT_EQ(registry_->GetRequest(As(officer_a_), draft.id)->version, draft.version + 1);
   EXPECT_EQ(

@@ -363,6 +363,9 @@ expect_call "officer A attaches a PDF to the draft" 201
 ATT=$(jq -r .id <<< "$BODY")
 expect_eq "type from the content, name kept" "application/pdf Quyết định.pdf" \
   "$(jq -r '.content_type + " " + .filename' <<< "$BODY")"
+curl -s -H "Authorization: Bearer $OFFICER_A" "$URL/api/v1/requests/$ATT_REQ/document" -o att-doc.json
+expect_eq "the document to sign lists the attachment's SHA-256" "$(sha256sum decision.pdf | cut -d' ' -f1)" \
+  "$(jq -r '.attachments[0].sha256' att-doc.json)"
 echo "just text" > note.txt
 attach "$OFFICER_A" note.txt note.txt
 expect_call "a text file: 400 attachment.bad_type" 400 attachment.bad_type
