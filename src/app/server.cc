@@ -290,6 +290,10 @@ Status Serve(Instance& instance, const ServeOptions& options,
   server.Every(std::chrono::seconds(30), [&crls] {
     if (Status st = crls.RefreshDue(); !st.ok()) spdlog::warn("CRL refresh: {}", st.ToString());
   });
+  // Reminders are queued once at start-up too: a restart does not put them off a period.
+  if (auto queued = registry.QueueExpiryReminders(); !queued.ok()) {
+    spdlog::warn("expiry reminders at start-up: {}", queued.status().ToString());
+  }
   server.Every(options.reminder_period, [&registry] {
     auto queued = registry.QueueExpiryReminders();
     if (!queued.ok()) spdlog::warn("expiry reminders: {}", queued.status().ToString());

@@ -634,8 +634,18 @@ void AddServe(CLI::App& app, Globals& g, int& rc) {
   cmd->add_option("--ocsp-cache-mb", *cache_mb, "Memory for pre-signed OCSP responses")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 16));
+  auto reminder_seconds = std::make_shared<int>(3600);
+  auto outbox_seconds = std::make_shared<int>(30);
+  cmd->add_option("--reminder-period", *reminder_seconds,
+                  "Seconds between queuings of expiry reminders (also once at start-up)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 7 * 86400));
+  cmd->add_option("--outbox-period", *outbox_seconds, "Seconds between outbox deliveries")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
   cmd->callback([&, o, web, client_ca, tls_cert, tls_key, tls_pass_file, tsa_policy, tsa_accuracy,
-                 ocsp_hours, cache_mb, policy_opt, accuracy_opt, hours_opt]() {
+                 ocsp_hours, cache_mb, policy_opt, accuracy_opt, hours_opt, reminder_seconds,
+                 outbox_seconds]() {
     if (tls_cert->empty() != tls_key->empty()) {
       rc = ReportError(
           g, InvalidArgument("serve.tls_incomplete", "--tls-cert and --tls-key go together"));
@@ -643,6 +653,8 @@ void AddServe(CLI::App& app, Globals& g, int& rc) {
     }
     app::ServeOptions options = *o;
     options.ocsp.cache_max_bytes = *cache_mb << 20;
+    options.reminder_period = std::chrono::seconds(*reminder_seconds);
+    options.outbox_period = std::chrono::seconds(*outbox_seconds);
     options.web_root = DefaultWebRoot(*web);
     if (!tls_cert->empty()) {
       http::TlsFiles tls{*tls_cert, *tls_key, ""};

@@ -1,10 +1,12 @@
 #include "ra/registry.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <set>
 
+#include "crypto/digest.h"
 #include "ra/csv.h"
 #include "ra/state_machine.h"
 #include "store/revocation_reason.h"
@@ -699,7 +701,8 @@ Result<ImportReport> Registry::ImportPeople(const Principal& by, std::string_vie
 
 // --- requests -----------------------------------------------------------------------------------
 
-std::string Registry::CanonicalDocument(const store::RequestRecord& r) {
+std::string Registry::CanonicalDocument(const store::RequestRecord& r,
+                                        const std::vector<store::AttachmentRecord>& attachments) {
   // nlohmann::json objects are std::maps: keys come out sorted, and dump() without indent
   // writes no insignificant whitespace, with UTF-8 kept as is (RFC 8785's shape for the
   // integers and strings this document holds).
@@ -713,7 +716,28 @@ std::string Registry::CanonicalDocument(const store::RequestRecord& r) {
               {"person_id", r.person_id ? json(*r.person_id) : json(nullptr)},
               {"certificate_id", r.certificate_id ? json(*r.certificate_id) : json(nullptr)},
               {"form", form}};
+  if (!attachments.empty()) {
+    json list = json::array();
+    for (const auto& a : attachments) {
+      list.push_back({{"id", a.id},
+                      {"filename", a.filename},
+                      {"content_type", a.content_type},
+                      {"size", a.size},
+                      {"sha256", a.sha256}});
+    }
+    doc["attachments"] = std::move(list);
+  }
   return doc.dump();
+}
+
+Result<Registry::SignedView> Registry::LoadForSigning(const Principal& by, int64_t id) {
+  return WithRead([&](store::Transaction& tx) -> Result<SignedView> {
+    KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, tx.GetRequest(id));
+    KYSO_RETURN_IF_ERROR(CanReadRequest(by, r));
+    KYSO_ASSIGN_OR_RETURN(auto attachments, tx.ListAttachments(id));
+    std::string document = CanonicalDocument(r, attachments);
+    return SignedView{std::move(r), std::move(document)};
+  });
 }
 
 Result<Created<store::RequestRecord>> Registry::CreateRequest(const Principal& by,
@@ -804,9 +828,149 @@ Result<store::RequestRecord> Registry::UpdateDraft(const Principal& by, int64_t 
   });
 }
 
+// --- attachments ---------------------------------------------------------------------------------
+
+namespace {
+
+// The type of an attachment from its first bytes (ISO 32000-1 §7.5.2 "%PDF-"; PNG's 8-byte
+// signature, ISO/IEC 15948 §5.2; JPEG's SOI marker FF D8 then a marker FF), never from the name
+// or a client's Content-Type.
+std::optional<std::string> SniffAttachmentType(ByteSpan data) {
+  auto starts = [&](std::initializer_list<uint8_t> magic) {
+    return data.size() >= magic.size() && std::equal(magic.begin(), magic.end(), data.begin());
+  };
+  if (starts({'%', 'P', 'D', 'F', '-'})) return "application/pdf";
+  if (starts({0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A})) return "image/png";
+  if (starts({0xFF, 0xD8, 0xFF})) return "image/jpeg";
+  return std::nullopt;
+}
+
+// The last path component of a client's file name, without control characters, at most 200
+// bytes (cut at a UTF-8 character boundary); "tep-dinh-kem" when nothing is left.
+std::string CleanFilename(std::string_view name) {
+  const size_t slash = name.find_last_of("/\\");
+  if (slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  std::string out;
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F || c == '"') continue;
+    out.push_back(c);
+  }
+  if (out.size() > 200) {
+    size_t cut = 200;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+  }
+  out = Trimmed(out);
+  return out.empty() || out == "." || out == ".." ? "tep-dinh-kem" : out;
+}
+
+Status CheckAttachable(const store::RequestRecord& r) {
+  if (r.state != state::kDraft && r.state != state::kReturned) {
+    return FailedPrecondition("ra.not_editable",
+                              "attachments change only on drafts and returned requests");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<store::AttachmentRecord> Registry::AddAttachment(const Principal& by, int64_t request_id,
+                                                        std::string_view filename, ByteSpan data) {
+  if (data.empty()) return InvalidArgument("attachment.empty", "the file is empty");
+  if (static_cast<int64_t>(data.size()) > kMaxAttachmentBytes) {
+    return InvalidArgument(
+        "attachment.too_large",
+        "an attachment is at most " + std::to_string(kMaxAttachmentBytes >> 20) + " MiB");
+  }
+  auto type = SniffAttachmentType(data);
+  if (!type) {
+    return InvalidArgument("attachment.bad_type", "attachments are PDF, PNG or JPEG files");
+  }
+  return WithWrite([&](store::Transaction& tx) -> Result<store::AttachmentRecord> {
+    KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, tx.GetRequest(request_id));
+    KYSO_RETURN_IF_ERROR(CanActAsRequester(by, r, "edit"));
+    KYSO_RETURN_IF_ERROR(CheckAttachable(r));
+    KYSO_ASSIGN_OR_RETURN(auto existing, tx.ListAttachments(request_id));
+    if (existing.size() >= kMaxAttachments) {
+      return FailedPrecondition(
+          "attachment.too_many",
+          "a request holds at most " + std::to_string(kMaxAttachments) + " attachments");
+    }
+    store::AttachmentRecord a;
+    a.request_id = request_id;
+    a.filename = CleanFilename(filename);
+    a.content_type = *type;
+    a.size = static_cast<int64_t>(data.size());
+    a.sha256 = HexEncode(crypto::Sha256(data));
+    // Lower-case, as sha256sum and most tools print it.
+    std::transform(a.sha256.begin(), a.sha256.end(), a.sha256.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    a.data = Bytes(data.begin(), data.end());
+    a.created_by = by.Actor();
+    a.created_at = deps_.clock->Now();
+    KYSO_ASSIGN_OR_RETURN(a.id, tx.InsertAttachment(a));
+    r.updated_at = a.created_at;
+    KYSO_RETURN_IF_ERROR(tx.UpdateRequest(r));  // a new version: older signatures go stale
+    KYSO_RETURN_IF_ERROR(Audit(deps_.audit, tx, by, "request.attach",
+                               "request/" + std::to_string(request_id),
+                               {{"attachment_id", a.id},
+                                {"filename", a.filename},
+                                {"sha256", a.sha256},
+                                {"size", a.size}}));
+    a.data.clear();
+    return a;
+  });
+}
+
+Result<std::vector<store::AttachmentRecord>> Registry::ListAttachments(const Principal& by,
+                                                                       int64_t request_id) {
+  return WithRead([&](store::Transaction& tx) -> Result<std::vector<store::AttachmentRecord>> {
+    KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, tx.GetRequest(request_id));
+    KYSO_RETURN_IF_ERROR(CanReadRequest(by, r));
+    return tx.ListAttachments(request_id);
+  });
+}
+
+Result<store::AttachmentRecord> Registry::GetAttachment(const Principal& by, int64_t request_id,
+                                                        int64_t attachment_id) {
+  return WithRead([&](store::Transaction& tx) -> Result<store::AttachmentRecord> {
+    KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, tx.GetRequest(request_id));
+    KYSO_RETURN_IF_ERROR(CanReadRequest(by, r));
+    KYSO_ASSIGN_OR_RETURN(store::AttachmentRecord a, tx.GetAttachment(attachment_id));
+    if (a.request_id != request_id) {
+      return NotFound("store.not_found", "request " + std::to_string(request_id) +
+                                             " has no attachment " + std::to_string(attachment_id));
+    }
+    return a;
+  });
+}
+
+Status Registry::DeleteAttachment(const Principal& by, int64_t request_id, int64_t attachment_id) {
+  return WithWrite([&](store::Transaction& tx) -> Result<bool> {
+           KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, tx.GetRequest(request_id));
+           KYSO_RETURN_IF_ERROR(CanActAsRequester(by, r, "edit"));
+           KYSO_RETURN_IF_ERROR(CheckAttachable(r));
+           KYSO_ASSIGN_OR_RETURN(store::AttachmentRecord a, tx.GetAttachment(attachment_id));
+           if (a.request_id != request_id) {
+             return NotFound("store.not_found", "request " + std::to_string(request_id) +
+                                                    " has no attachment " +
+                                                    std::to_string(attachment_id));
+           }
+           KYSO_RETURN_IF_ERROR(tx.DeleteAttachment(attachment_id));
+           r.updated_at = deps_.clock->Now();
+           KYSO_RETURN_IF_ERROR(tx.UpdateRequest(r));
+           KYSO_RETURN_IF_ERROR(Audit(
+               deps_.audit, tx, by, "request.detach", "request/" + std::to_string(request_id),
+               {{"attachment_id", attachment_id}, {"filename", a.filename}, {"sha256", a.sha256}}));
+           return true;
+         })
+      .status();
+}
+
 Result<std::string> Registry::SigningDocument(const Principal& by, int64_t id) {
-  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, GetRequest(by, id));
-  return CanonicalDocument(r);
+  KYSO_ASSIGN_OR_RETURN(SignedView view, LoadForSigning(by, id));
+  return std::move(view.document);
 }
 
 Result<std::optional<store::DelegationRecord>> Registry::RouteFor(store::Transaction& tx,
@@ -855,7 +1019,10 @@ Result<store::RequestRecord> Registry::Submit(const Principal& by, int64_t id, B
   // Everything slow (the signature, its path and revocation) is checked before the write
   // transaction; the write then re-checks the version, so the signed document is the one
   // stored.
-  KYSO_ASSIGN_OR_RETURN(store::RequestRecord r, GetRequest(by, id));
+  // The attachments change only with a version bump, so the document read with the request
+  // at `version` is the one the write below finds.
+  KYSO_ASSIGN_OR_RETURN(SignedView view, LoadForSigning(by, id));
+  const store::RequestRecord& r = view.request;
   if (r.version != version) {
     return FailedPrecondition("store.conflict",
                               "request changed since version " + std::to_string(version));
@@ -864,7 +1031,7 @@ Result<store::RequestRecord> Registry::Submit(const Principal& by, int64_t id, B
   KYSO_RETURN_IF_ERROR(FindTransition("submit", r.state).status());
   KYSO_ASSIGN_OR_RETURN(const RequestKind* kind, FindKind(r.kind));
   KYSO_RETURN_IF_ERROR(ValidateForm(*kind, json::parse(r.form_json, nullptr, false)));
-  const std::string document = CanonicalDocument(r);
+  const std::string& document = view.document;
   std::string signer_subject;
   if (cms_der.empty()) {
     if (!options_.allow_unsigned_submissions) {
@@ -1245,6 +1412,35 @@ Result<std::vector<store::DelegationRecord>> Registry::ListDelegations(const Pri
   });
 }
 
+// --- the caller's API tokens --------------------------------------------------------------------
+
+Result<std::vector<store::AccessTokenRecord>> Registry::ListOwnApiTokens(const Principal& by,
+                                                                         int64_t after_id,
+                                                                         int64_t limit) {
+  return WithRead([&](store::Transaction& tx) {
+    return tx.ListAccessTokens(by.account_id, "api", after_id,
+                               std::clamp<int64_t>(limit, 1, kMaxListLimit));
+  });
+}
+
+Result<store::AccessTokenRecord> Registry::RevokeOwnApiToken(const Principal& by, int64_t id) {
+  return WithWrite([&](store::Transaction& tx) -> Result<store::AccessTokenRecord> {
+    auto token = tx.GetAccessTokenById(id);
+    if (!token.ok() && token.status().id() != "store.not_found") return token.status();
+    // Another account's token answers as an unknown one: ids are guessable, owners are not
+    // revealed.
+    if (!token.ok() || token->account_id != by.account_id || token->kind != "api") {
+      return NotFound("store.not_found", "you hold no API token with id " + std::to_string(id));
+    }
+    if (token->revoked) return *token;
+    KYSO_RETURN_IF_ERROR(tx.RevokeAccessToken(token->token_hash));
+    KYSO_RETURN_IF_ERROR(Audit(deps_.audit, tx, by, "token.revoke", "account/" + by.username,
+                               json{{"token_id", id}, {"name", token->name}}));
+    token->revoked = true;
+    return *token;
+  });
+}
+
 // --- certificates and expiry --------------------------------------------------------------------
 
 Result<store::CertificateRecord> Registry::GetCertificate(const Principal& by, int64_t id) {
@@ -1488,6 +1684,8 @@ Result<int> Registry::QueueExpiryReminders() {
       if (recipient.empty()) continue;
       store::OutboxMessage message;
       message.dedupe_key = "expiry:" + std::to_string(cert.id) + ":" + std::to_string(window);
+      message.certificate_id = cert.id;
+      message.reminder_days = window;
       message.channel = "email";
       message.recipient = recipient;
       message.subject = "Chứng thư số sắp hết hạn: " + cert.common_name;
@@ -1505,6 +1703,32 @@ Result<int> Registry::QueueExpiryReminders() {
       }
     }
     return queued;
+  });
+}
+
+Result<std::vector<store::ReminderEntry>> Registry::ListReminders(const Principal& by,
+                                                                  const ReminderQuery& query) {
+  store::ReminderFilter filter = query.filter;
+  filter.path_prefix.reset();
+  filter.owner_id.reset();
+  filter.limit = std::clamp<int64_t>(filter.limit, 1, kMaxListLimit);
+  return WithRead([&](store::Transaction& tx) -> Result<std::vector<store::ReminderEntry>> {
+    if (query.organization_id) {
+      KYSO_ASSIGN_OR_RETURN(auto org, tx.GetOrganization(*query.organization_id));
+      KYSO_RETURN_IF_ERROR(CanReadOrganization(by, org.path));
+      filter.path_prefix = org.path;
+    }
+    if (by.role == Role::kSubscriber) {
+      if (!by.person_id) return std::vector<store::ReminderEntry>();
+      filter.owner_id = by.person_id;
+    } else if (!SeesEverything(by)) {
+      if (by.organization_path.empty()) {
+        return PermissionDenied("access.denied", "role " + std::string(RoleName(by.role)) +
+                                                     " without a body may not read reminders");
+      }
+      if (!filter.path_prefix) filter.path_prefix = by.organization_path;
+    }
+    return tx.ListReminders(filter);
   });
 }
 

@@ -81,6 +81,13 @@ struct RequestQuery {
   int64_t limit = 50;
 };
 
+// Which expiry reminders to list (ListReminders): the store's filter, whose scope fields
+// (path_prefix, owner_id) the registry sets from the caller, and a body to narrow to.
+struct ReminderQuery {
+  std::optional<int64_t> organization_id;  // this body's subtree (within the caller's scope)
+  store::ReminderFilter filter;            // certificate_ids, reminder_days, state, sent_*, page
+};
+
 struct ImportRowError {
   int line = 0;  // 1-based line in the CSV, header = 1
   std::string id;
@@ -158,6 +165,14 @@ class Registry {
   Result<store::AccountRecord> CreateAccount(const Principal& by, store::AccountRecord account);
   Result<std::vector<store::AccountRecord>> ListAccounts(const Principal& by, int64_t after_id,
                                                          int64_t limit);
+  // The caller's own API tokens (revoked and expired ones included), in id order. Never their
+  // secrets, which are not stored; callers do not show the hashes either.
+  Result<std::vector<store::AccessTokenRecord>> ListOwnApiTokens(const Principal& by,
+                                                                 int64_t after_id, int64_t limit);
+  // Revokes one of the caller's own API tokens: it stops authenticating with the next request.
+  // store.not_found for an unknown id and for another account's token or a session (whether it
+  // exists is not revealed). Revoking a revoked token changes nothing and audits nothing.
+  Result<store::AccessTokenRecord> RevokeOwnApiToken(const Principal& by, int64_t id);
 
   // --- bodies and people ---
   Result<Created<store::OrganizationRecord>> CreateOrganization(
@@ -216,6 +231,23 @@ class Registry {
   Result<std::vector<store::RequestRecord>> ListRequests(const Principal& by,
                                                          const RequestQuery& query);
   Result<std::vector<store::RequestEventRecord>> History(const Principal& by, int64_t id);
+
+  // Documents attached to a request ("kèm theo hồ sơ"): PDF, PNG or JPEG, recognized by their
+  // content, at most kMaxAttachmentBytes each and kMaxAttachments per request. Added and
+  // removed by the requester while the request is a draft or returned (as edits are), which
+  // bumps the request's version so that a submission signed before the change is refused
+  // (store.conflict); read by whoever may read the request. Errors: attachment.bad_type,
+  // attachment.too_large, attachment.too_many, attachment.empty, ra.not_editable,
+  // store.not_found (also for an attachment of another request).
+  static constexpr int64_t kMaxAttachmentBytes = 5 << 20;
+  static constexpr size_t kMaxAttachments = 5;
+  Result<store::AttachmentRecord> AddAttachment(const Principal& by, int64_t request_id,
+                                                std::string_view filename, ByteSpan data);
+  Result<std::vector<store::AttachmentRecord>> ListAttachments(const Principal& by,
+                                                               int64_t request_id);
+  Result<store::AttachmentRecord> GetAttachment(const Principal& by, int64_t request_id,
+                                                int64_t attachment_id);
+  Status DeleteAttachment(const Principal& by, int64_t request_id, int64_t attachment_id);
   // Requests past their deadline and not final (metrics: kyso_requests_overdue).
   Result<int64_t> CountOverdue();
 
@@ -244,11 +276,20 @@ class Registry {
   // Queues one reminder per certificate and window (dedupe key) for certificates expiring within
   // the reminder windows; returns how many were queued. Idempotent.
   Result<int> QueueExpiryReminders();
+  // The expiry reminders queued or sent about certificates the caller may see: everything for
+  // the roles that see everything, the caller's subtree for officers and delegates, their own
+  // certificates for subscribers. access.out_of_scope for an organization_id outside the scope.
+  Result<std::vector<store::ReminderEntry>> ListReminders(const Principal& by,
+                                                          const ReminderQuery& query);
   // Sends due outbox messages; failures are retried later with backoff. Returns how many sent.
   Result<int> DeliverOutbox(NotificationSender& sender, int limit = 100);
 
-  // The canonical document for `request` (see SigningDocument).
-  static std::string CanonicalDocument(const store::RequestRecord& request);
+  // The canonical document for `request` (see SigningDocument). With attachments, it lists each
+  // one's id, file name, type, size and SHA-256, so that the agency's signature covers the
+  // attached documents too; without, it is what it was before attachments existed.
+  static std::string CanonicalDocument(
+      const store::RequestRecord& request,
+      const std::vector<store::AttachmentRecord>& attachments = {});
 
  private:
   template <typename F>
@@ -256,6 +297,12 @@ class Registry {
   template <typename F>
   auto WithRead(F&& body) -> decltype(body(std::declval<store::Transaction&>()));
 
+  // The request (readable by `by`) and its canonical document, read in one transaction.
+  struct SignedView {
+    store::RequestRecord request;
+    std::string document;
+  };
+  Result<SignedView> LoadForSigning(const Principal& by, int64_t id);
   Result<store::RequestRecord> LoadRequestForUpdate(store::Transaction& tx, int64_t id,
                                                     int64_t version);
   Status RecordTransition(store::Transaction& tx, const Principal& by,

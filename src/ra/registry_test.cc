@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "ca/hierarchy.h"
+#include "crypto/digest.h"
 #include "ra/state_machine.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testlib/csr_factory.h"
@@ -601,6 +605,185 @@ TEST_F(RegistryTest, ExpiryRemindersAreQueuedOnceAndDelivered) {
   for (const auto& m : sender.sent) to_an = to_an || m.recipient == "an@soyte.gov.vn";
   EXPECT_TRUE(to_an);
   EXPECT_EQ(*registry_->DeliverOutbox(sender), 0);
+}
+
+TEST_F(RegistryTest, RemindersAreListedWithinTheCallersScope) {
+  const int64_t cert_id = IssuedCertificateFor(officer_a_);
+  auto cert = registry_->GetCertificate(As(operator_), cert_id);
+  ASSERT_TRUE(cert.ok());
+  clock_.Set(cert->not_after - 20 * kSecondsPerDay);
+  ASSERT_TRUE(registry_->QueueExpiryReminders().ok());
+  RecordingSender sender;
+  ASSERT_TRUE(registry_->DeliverOutbox(sender).ok());
+
+  ReminderQuery query;
+  query.filter.certificate_ids = {cert_id};
+  auto seen = [&](int64_t account) {
+    auto list = registry_->ListReminders(As(account), query);
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    return list.ok() ? list->size() : 0u;
+  };
+  auto mine = registry_->ListReminders(As(officer_a_), query);
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  ASSERT_EQ(mine->size(), 1u);
+  const store::ReminderEntry& reminder = mine->front();
+  EXPECT_EQ(reminder.message.certificate_id, cert_id);
+  EXPECT_EQ(reminder.message.reminder_days, 30);  // 20 days left: the 30-day window
+  EXPECT_EQ(reminder.message.sent_at, clock_.Now());
+  EXPECT_EQ(reminder.serial_hex, cert->serial_hex);
+  EXPECT_EQ(seen(operator_), 1u);
+  EXPECT_EQ(seen(auditor_), 1u);
+  EXPECT_EQ(seen(subscriber_), 1u);  // An's own certificate
+  EXPECT_EQ(seen(officer_b_), 0u);   // another province
+  query.filter.state = "queued";
+  EXPECT_EQ(seen(officer_a_), 0u);
+  query.filter.state.reset();
+  query.filter.reminder_days = 60;
+  EXPECT_EQ(seen(officer_a_), 0u);
+  query.filter.reminder_days.reset();
+
+  query.organization_id = health_b_;
+  auto outside = registry_->ListReminders(As(officer_a_), query);
+  EXPECT_EQ(outside.status().id(), "access.out_of_scope");
+  query.organization_id = unit_a_;
+  EXPECT_EQ(seen(officer_a_), 1u);
+  EXPECT_EQ(seen(operator_), 1u);
+}
+
+TEST_F(RegistryTest, OwnApiTokensAreListedAndRevokedWithAnAuditEntry) {
+  auto tx = db_->Begin(store::TransactionMode::kWrite).value();
+  auto add = [&](const std::string& hash, int64_t account, const std::string& kind) {
+    store::AccessTokenRecord token;
+    token.token_hash = hash;
+    token.account_id = account;
+    token.kind = kind;
+    token.name = "Một cửa " + hash;
+    token.created_at = kNow;
+    token.expires_at = kNow + kSecondsPerDay;
+    ASSERT_TRUE(tx->InsertAccessToken(token).ok());
+  };
+  add("a1", officer_a_, "api");
+  add("a2", officer_a_, "session");
+  add("b1", officer_b_, "api");
+  ASSERT_TRUE(tx->Commit().ok());
+
+  auto mine = registry_->ListOwnApiTokens(As(officer_a_), 0, 50);
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  ASSERT_EQ(mine->size(), 1u);
+  const int64_t own = mine->front().id;
+  auto theirs = registry_->ListOwnApiTokens(As(officer_b_), 0, 50);
+  ASSERT_EQ(theirs->size(), 1u);
+  const int64_t other = theirs->front().id;
+  auto read = db_->Begin(store::TransactionMode::kRead).value();
+  const int64_t session = read->GetAccessToken("a2")->id;
+  read.reset();
+
+  // Another account's token, a session and an unknown id all answer as unknown.
+  EXPECT_EQ(registry_->RevokeOwnApiToken(As(officer_a_), other).status().id(), "store.not_found");
+  EXPECT_EQ(registry_->RevokeOwnApiToken(As(officer_a_), session).status().id(), "store.not_found");
+  EXPECT_EQ(registry_->RevokeOwnApiToken(As(officer_a_), 424242).status().id(), "store.not_found");
+
+  auto revoked = registry_->RevokeOwnApiToken(As(officer_a_), own);
+  ASSERT_TRUE(revoked.ok()) << revoked.status().ToString();
+  EXPECT_TRUE(revoked->revoked);
+  read = db_->Begin(store::TransactionMode::kRead).value();
+  EXPECT_TRUE(read->GetAccessToken("a1")->revoked);
+  EXPECT_FALSE(read->GetAccessToken("b1")->revoked);
+  auto last = read->LastAuditEntry().value();
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->action, "token.revoke");
+  EXPECT_EQ(last->actor, "account:" + std::to_string(officer_a_) + ":officer.a");
+  EXPECT_NE(last->details.find("\"token_id\":" + std::to_string(own)), std::string::npos);
+  const int64_t seq = last->seq;
+  read.reset();
+  // Again: nothing changes, nothing more is audited.
+  ASSERT_TRUE(registry_->RevokeOwnApiToken(As(officer_a_), own).ok());
+  read = db_->Begin(store::TransactionMode::kRead).value();
+  EXPECT_EQ(read->LastAuditEntry().value()->seq, seq);
+}
+
+TEST_F(RegistryTest, AttachmentsFollowTheRequestsScopeAndState) {
+  const store::RequestRecord draft = Create(officer_a_, NewIndividual());
+  const std::string pdf_text = "%PDF-1.7\n% Quyết định bổ nhiệm\n%%EOF\n";
+  const Bytes pdf(pdf_text.begin(), pdf_text.end());
+  const Bytes png = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13};
+
+  const std::string before = registry_->SigningDocument(As(officer_a_), draft.id).value();
+  EXPECT_EQ(before.find("attachments"), std::string::npos);  // as before attachments existed
+  auto added = registry_->AddAttachment(As(officer_a_), draft.id, "C:\\scan\\Quyết định.pdf", pdf);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_EQ(added->filename, "Quyết định.pdf");  // the path is dropped
+  EXPECT_EQ(added->content_type, "application/pdf");
+  EXPECT_EQ(added->size, static_cast<int64_t>(pdf.size()));
+  std::string digest = HexEncode(crypto::Sha256(pdf));
+  std::transform(digest.begin(), digest.end(), digest.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  EXPECT_EQ(added->sha256, digest);
+  // The document the agency signs lists the attachment with its digest.
+  const std::string signed_doc = registry_->SigningDocument(As(officer_a_), draft.id).value();
+  EXPECT_NE(signed_doc.find("\"attachments\":[{\"content_type\":\"application/pdf\","
+                            "\"filename\":\"Quyết định.pdf\",\"id\":" +
+                            std::to_string(added->id) + ",\"sha256\":\"" + added->sha256 +
+                            "\",\"size\":" + std::to_string(pdf.size()) + "}]"),
+            std::string::npos)
+      << signed_doc;
+  // The draft's version moved on: a submission signed before the attachment is stale.
+  EXPECT_EQ(registry_->GetRequest(As(officer_a_), draft.id)->version, draft.version + 1);
+  EXPECT_EQ(
+      registry_->Submit(As(officer_a_), draft.id, AsBytes("cms"), draft.version).status().id(),
+      "store.conflict");
+
+  EXPECT_EQ(
+      registry_->AddAttachment(As(officer_a_), draft.id, "x.exe", AsBytes("MZ\x90")).status().id(),
+      "attachment.bad_type");
+  EXPECT_EQ(registry_->AddAttachment(As(officer_a_), draft.id, "empty.pdf", Bytes{}).status().id(),
+            "attachment.empty");
+  Bytes big(Registry::kMaxAttachmentBytes + 1, 0);
+  std::copy(pdf.begin(), pdf.begin() + 5, big.begin());
+  EXPECT_EQ(registry_->AddAttachment(As(officer_a_), draft.id, "big.pdf", big).status().id(),
+            "attachment.too_large");
+  EXPECT_EQ(registry_->AddAttachment(As(officer_b_), draft.id, "b.pdf", pdf).status().id(),
+            "access.out_of_scope");
+  EXPECT_EQ(registry_->AddAttachment(As(auditor_), draft.id, "a.pdf", pdf).status().id(),
+            "access.denied");
+  for (size_t i = 1; i < Registry::kMaxAttachments; ++i) {
+    ASSERT_TRUE(registry_->AddAttachment(As(officer_a_), draft.id, "ảnh.png", png).ok()) << i;
+  }
+  EXPECT_EQ(registry_->AddAttachment(As(officer_a_), draft.id, "one-more.png", png).status().id(),
+            "attachment.too_many");
+
+  auto list = registry_->ListAttachments(As(auditor_), draft.id);
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  EXPECT_EQ(list->size(), Registry::kMaxAttachments);
+  EXPECT_EQ(registry_->ListAttachments(As(officer_b_), draft.id).status().id(),
+            "access.out_of_scope");
+  auto got = registry_->GetAttachment(As(operator_), draft.id, added->id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->data, pdf);
+  const store::RequestRecord other = Create(officer_a_, NewIndividual());
+  EXPECT_EQ(registry_->GetAttachment(As(officer_a_), other.id, added->id).status().id(),
+            "store.not_found");
+  EXPECT_EQ(registry_->DeleteAttachment(As(officer_a_), other.id, added->id).id(),
+            "store.not_found");
+
+  ASSERT_TRUE(registry_->DeleteAttachment(As(officer_a_), draft.id, added->id).ok());
+  EXPECT_EQ(registry_->GetAttachment(As(officer_a_), draft.id, added->id).status().id(),
+            "store.not_found");
+  auto tx = db_->Begin(store::TransactionMode::kRead).value();
+  auto last = tx->LastAuditEntry().value();
+  EXPECT_EQ(last->action, "request.detach");
+  EXPECT_EQ(last->actor, "account:" + std::to_string(officer_a_) + ":officer.a");
+  tx.reset();
+
+  // Once submitted, the attachments are frozen.
+  const auto current = registry_->GetRequest(As(officer_a_), draft.id);
+  const auto submitted =
+      registry_->Submit(As(officer_a_), draft.id, AsBytes("cms"), current->version);
+  ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+  EXPECT_EQ(registry_->AddAttachment(As(officer_a_), draft.id, "late.pdf", pdf).status().id(),
+            "ra.not_editable");
+  EXPECT_EQ(registry_->DeleteAttachment(As(officer_a_), draft.id, list->back().id).id(),
+            "ra.not_editable");
 }
 
 TEST_F(RegistryTest, EveryStateChangeIsAudited) {

@@ -88,7 +88,8 @@ struct AccountRecord {
 // A bearer credential: an API token for an integrating system or a browser session. Only the
 // SHA-256 of the secret is stored.
 struct AccessTokenRecord {
-  std::string token_hash;  // hex SHA-256 of the secret; primary key
+  int64_t id = 0;          // set by the store on insert: names a token without its hash
+  std::string token_hash;  // hex SHA-256 of the secret; unique
   int64_t account_id = 0;
   std::string kind;       // "api" | "session"
   std::string name;       // API token label
@@ -161,6 +162,20 @@ struct RequestFilter {
   int64_t before_id = 0;
 };
 
+// A document attached to a request (a scan of an appointment decision, an ID card): PDF, PNG
+// or JPEG, a few MiB at most (ra/registry.h decides the limits).
+struct AttachmentRecord {
+  int64_t id = 0;
+  int64_t request_id = 0;
+  std::string filename;      // as the requester named it (UTF-8, no path)
+  std::string content_type;  // from the content's signature, not from the client
+  int64_t size = 0;
+  std::string sha256;      // hex
+  Bytes data;              // empty in lists
+  std::string created_by;  // "account:<id>:<username>"
+  UnixSeconds created_at = 0;
+};
+
 // One transition of a request: who moved it, when and why.
 struct RequestEventRecord {
   int64_t id = 0;
@@ -185,6 +200,32 @@ struct OutboxMessage {
   std::optional<UnixSeconds> sent_at;
   int64_t attempts = 0;
   std::string last_error;
+  // Expiry reminders: the certificate and the window (days before not_after) they are about.
+  std::optional<int64_t> certificate_id;
+  std::optional<int64_t> reminder_days;
+};
+
+// Expiry reminders (outbox messages with a certificate) within a scope, for the portal's
+// expiring-certificates view. The certificate's body decides the scope.
+struct ReminderFilter {
+  std::optional<std::string> path_prefix;  // certificates of bodies in this subtree
+  std::optional<int64_t> owner_id;         // certificates of this person
+  std::vector<int64_t> certificate_ids;    // any of; empty: all
+  std::optional<int64_t> reminder_days;    // one window (30, 60, 90)
+  std::optional<std::string> state;        // "queued" | "retrying" | "sent"
+  std::optional<UnixSeconds> sent_from;    // sent_at >= value
+  std::optional<UnixSeconds> sent_before;  // sent_at < value
+  int64_t after_id = 0;                    // keyset pagination: outbox id > after_id
+  int64_t limit = 100;
+};
+
+// One expiry reminder with the facts of its certificate a list shows.
+struct ReminderEntry {
+  OutboxMessage message;  // certificate_id and reminder_days are set
+  std::string serial_hex;
+  std::string common_name;
+  UnixSeconds not_after = 0;
+  std::optional<int64_t> organization_id;
 };
 
 // What a create call with an Idempotency-Key answered, replayed for a retry.

@@ -806,6 +806,58 @@ TEST_P(RegistryStoreTest, AccessTokensAreStoredRevokedAndPurged) {
   EXPECT_EQ(read->GetAccessToken("aa03").status().id(), "store.not_found");
 }
 
+TEST_P(RegistryStoreTest, AccessTokensHaveIdsAndListPerAccountAndKind) {
+  auto tx = Write();
+  const int64_t an = AddAccount(*tx, "an.nguyen");
+  const int64_t binh = AddAccount(*tx, "binh.tran");
+  auto add = [&](const std::string& hash, int64_t account, const std::string& kind) {
+    AccessTokenRecord token = MakeToken(hash, account, kNow + 3600);
+    token.kind = kind;
+    token.name = "token " + hash;
+    token.id = 777;  // ignored by inserts
+    EXPECT_TRUE(tx->InsertAccessToken(token).ok()) << hash;
+  };
+  add("aa01", an, "api");
+  add("aa02", an, "session");
+  add("aa03", binh, "api");
+  add("aa04", an, "api");
+  add("aa05", an, "api");
+  ASSERT_TRUE(tx->RevokeAccessToken("aa04").ok());
+  ASSERT_TRUE(tx->Commit().ok());
+
+  auto read = Read();
+  auto mine = read->ListAccessTokens(an, "api", 0, 10);
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  std::vector<std::string> hashes;
+  std::vector<int64_t> ids;
+  for (const auto& t : *mine) {
+    hashes.push_back(t.token_hash);
+    ids.push_back(t.id);
+  }
+  // Only An's API tokens (not the session, not Bình's), the revoked one included, in id order.
+  EXPECT_EQ(hashes, (std::vector<std::string>{"aa01", "aa04", "aa05"}));
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end());
+  EXPECT_NE(ids[0], 777);
+  EXPECT_TRUE((*mine)[1].revoked);
+  EXPECT_EQ((*mine)[1].name, "token aa04");
+
+  // Keyset pages.
+  auto first = read->ListAccessTokens(an, "api", 0, 2);
+  ASSERT_EQ(first->size(), 2u);
+  auto rest = read->ListAccessTokens(an, "api", first->back().id, 2);
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ(rest->front().token_hash, "aa05");
+  EXPECT_EQ(read->ListAccessTokens(an, "session", 0, 10)->size(), 1u);
+
+  auto by_id = read->GetAccessTokenById(ids[2]);
+  ASSERT_TRUE(by_id.ok()) << by_id.status().ToString();
+  EXPECT_EQ(by_id->token_hash, "aa05");
+  EXPECT_EQ(by_id->account_id, an);
+  EXPECT_EQ(read->GetAccessToken("aa05")->id, ids[2]);
+  EXPECT_EQ(read->GetAccessTokenById(999999).status().id(), "store.not_found");
+}
+
 // --- delegations ---
 
 TEST_P(RegistryStoreTest, DelegationsAreInsertedWithdrawnAndListed) {
@@ -1419,6 +1471,170 @@ TEST_P(RegistryStoreTest, OutboxDedupesAndTracksAttempts) {
 }
 
 // --- expiry counts ---
+
+TEST_P(RegistryStoreTest, RemindersAreListedByScopeCertificateWindowAndState) {
+  auto tx = Write();
+  const int64_t ca = *tx->InsertCa(MakeCa());
+  const int64_t province = AddOrganization(*tx, "UBND tỉnh Bắc Giang");
+  const int64_t dept = AddOrganization(*tx, "Sở Y tế", province);
+  const int64_t other = AddOrganization(*tx, "UBND tỉnh Lạng Sơn");
+  const int64_t person = AddPerson(*tx, dept, "024190001234");
+  auto cert = [&](const std::string& serial, std::optional<int64_t> org,
+                  std::optional<int64_t> owner = std::nullopt) {
+    CertificateRecord record = MakeCert(ca, serial, org, kNow + 20 * kSecondsPerDay);
+    record.owner_id = owner;
+    auto id = tx->InsertCertificate(record);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : 0;
+  };
+  const int64_t in_dept = cert("0A01", dept, person);
+  const int64_t in_province = cert("0A02", province);
+  const int64_t elsewhere = cert("0A03", other);
+  const int64_t no_body = cert("0A04", std::nullopt);
+  auto remind = [&](int64_t certificate, int64_t days) {
+    OutboxMessage message =
+        MakeMessage("expiry:" + std::to_string(certificate) + ":" + std::to_string(days), kNow);
+    message.certificate_id = certificate;
+    message.reminder_days = days;
+    auto id = tx->InsertOutboxMessage(message);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : 0;
+  };
+  const int64_t r1 = remind(in_dept, 90);
+  const int64_t r2 = remind(in_dept, 30);
+  const int64_t r3 = remind(in_province, 30);
+  const int64_t r4 = remind(elsewhere, 60);
+  const int64_t r5 = remind(no_body, 30);
+  ASSERT_TRUE(tx->InsertOutboxMessage(MakeMessage("overdue:3", kNow)).ok());  // not a reminder
+  OutboxMessage orphan = MakeMessage("expiry:999999:30", kNow);
+  orphan.certificate_id = 999999;
+  orphan.reminder_days = 30;
+  EXPECT_EQ(tx->InsertOutboxMessage(orphan).status().id(), "store.not_found");
+  ASSERT_TRUE(tx->MarkOutboxSent(r1, kNow + 100).ok());
+  ASSERT_TRUE(tx->MarkOutboxSent(r3, kNow + 200).ok());
+  ASSERT_TRUE(tx->MarkOutboxFailed(r4, "421 try again", kNow + 300).ok());
+  ASSERT_TRUE(tx->Commit().ok());
+
+  auto read = Read();
+  auto ids = [&](const ReminderFilter& filter) {
+    auto list = read->ListReminders(filter);
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    std::vector<int64_t> out;
+    if (list.ok()) {
+      for (const auto& r : *list) out.push_back(r.message.id);
+    }
+    return out;
+  };
+  using Ids = std::vector<int64_t>;
+  EXPECT_EQ(ids({}), (Ids{r1, r2, r3, r4, r5}));
+  auto all = read->ListReminders({});
+  const ReminderEntry& first = all->front();
+  EXPECT_EQ(first.message.certificate_id, in_dept);
+  EXPECT_EQ(first.message.reminder_days, 90);
+  EXPECT_EQ(first.message.sent_at, kNow + 100);
+  EXPECT_EQ(first.serial_hex, "0A01");
+  EXPECT_EQ(first.common_name, "Nguyễn Văn An");
+  EXPECT_EQ(first.not_after, kNow + 20 * kSecondsPerDay);
+  EXPECT_EQ(first.organization_id, dept);
+  EXPECT_FALSE(all->back().organization_id.has_value());
+
+  const std::string province_path = read->GetOrganization(province)->path;
+  const std::string dept_path = read->GetOrganization(dept)->path;
+  ReminderFilter filter;
+  filter.path_prefix = province_path;
+  EXPECT_EQ(ids(filter), (Ids{r1, r2, r3}));
+  filter.path_prefix = dept_path;
+  EXPECT_EQ(ids(filter), (Ids{r1, r2}));
+  filter = {};
+  filter.owner_id = person;
+  EXPECT_EQ(ids(filter), (Ids{r1, r2}));
+  filter = {};
+  filter.certificate_ids = {in_province, elsewhere};
+  EXPECT_EQ(ids(filter), (Ids{r3, r4}));
+  filter = {};
+  filter.reminder_days = 30;
+  EXPECT_EQ(ids(filter), (Ids{r2, r3, r5}));
+  filter = {};
+  filter.state = "sent";
+  EXPECT_EQ(ids(filter), (Ids{r1, r3}));
+  filter.state = "queued";
+  EXPECT_EQ(ids(filter), (Ids{r2, r5}));
+  filter.state = "retrying";
+  EXPECT_EQ(ids(filter), (Ids{r4}));
+  filter.state = "lost";
+  EXPECT_EQ(read->ListReminders(filter).status().id(), "store.invalid_record");
+  filter = {};
+  filter.sent_from = kNow + 150;
+  EXPECT_EQ(ids(filter), (Ids{r3}));
+  filter = {};
+  filter.sent_before = kNow + 150;
+  EXPECT_EQ(ids(filter), (Ids{r1}));
+  filter = {};
+  filter.limit = 2;
+  EXPECT_EQ(ids(filter), (Ids{r1, r2}));
+  filter.after_id = r2;
+  EXPECT_EQ(ids(filter), (Ids{r3, r4}));
+  // The outbox's own reads carry the reminder's columns.
+  auto due = read->ListDueOutboxMessages(kNow, 10);
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(due->front().certificate_id, in_dept);
+  EXPECT_EQ(due->front().reminder_days, 30);
+}
+
+TEST_P(RegistryStoreTest, AttachmentsAreStoredListedWithoutDataAndDeleted) {
+  auto tx = Write();
+  const int64_t org = AddOrganization(*tx, "Sở Y tế");
+  const int64_t account = AddAccount(*tx, "officer");
+  RequestRecord request = MakeRequest(org, account);
+  AddRequest(*tx, request);
+  RequestRecord other = MakeRequest(org, account);
+  AddRequest(*tx, other);
+  auto attach = [&](int64_t request_id, const std::string& name, Bytes data) {
+    AttachmentRecord a;
+    a.request_id = request_id;
+    a.filename = name;
+    a.content_type = "application/pdf";
+    a.size = static_cast<int64_t>(data.size());
+    a.sha256 = "ab" + name;
+    a.data = std::move(data);
+    a.created_by = "account:1:officer";
+    a.created_at = kNow;
+    return tx->InsertAttachment(a);
+  };
+  Bytes pdf(300000);
+  for (size_t i = 0; i < pdf.size(); ++i) pdf[i] = static_cast<uint8_t>(i * 7);
+  auto first = attach(request.id, "Quyết định bổ nhiệm.pdf", pdf);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = attach(request.id, "CCCD.pdf", Bytes{'%', 'P', 'D', 'F'});
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(attach(other.id, "khác.pdf", Bytes{1}).ok());
+  EXPECT_EQ(attach(999999, "x.pdf", Bytes{1}).status().id(), "store.not_found");
+  ASSERT_TRUE(tx->Commit().ok());
+
+  auto read = Read();
+  auto list = read->ListAttachments(request.id);
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, *first);
+  EXPECT_EQ((*list)[0].filename, "Quyết định bổ nhiệm.pdf");
+  EXPECT_EQ((*list)[0].size, 300000);
+  EXPECT_TRUE((*list)[0].data.empty());  // lists carry no data
+  EXPECT_EQ((*list)[1].id, *second);
+  auto got = read->GetAttachment(*first);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->data, pdf);
+  EXPECT_EQ(got->request_id, request.id);
+  EXPECT_EQ(got->content_type, "application/pdf");
+  EXPECT_EQ(got->created_by, "account:1:officer");
+  EXPECT_EQ(read->GetAttachment(999999).status().id(), "store.not_found");
+  read.reset();
+
+  tx = Write();
+  ASSERT_TRUE(tx->DeleteAttachment(*first).ok());
+  EXPECT_EQ(tx->DeleteAttachment(*first).id(), "store.not_found");
+  ASSERT_TRUE(tx->Commit().ok());
+  EXPECT_EQ(Read()->ListAttachments(request.id)->size(), 1u);
+}
 
 TEST_P(RegistryStoreTest, CountsValidCertificatesExpiringPerOrganization) {
   auto tx = Write();

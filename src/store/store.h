@@ -151,6 +151,14 @@ class Transaction {
 
   virtual Status InsertAccessToken(const AccessTokenRecord& token) = 0;
   virtual Result<AccessTokenRecord> GetAccessToken(std::string_view token_hash) = 0;
+  // store.not_found when no token has this id.
+  virtual Result<AccessTokenRecord> GetAccessTokenById(int64_t id) = 0;
+  // The tokens of `account_id` of `kind` ("api", "session") with id > after_id, in id order, at
+  // most `limit` (revoked and expired ones included).
+  virtual Result<std::vector<AccessTokenRecord>> ListAccessTokens(int64_t account_id,
+                                                                  std::string_view kind,
+                                                                  int64_t after_id,
+                                                                  int64_t limit) = 0;
   // store.not_found when no such token.
   virtual Status RevokeAccessToken(std::string_view token_hash) = 0;
   // Deletes tokens with expires_at <= at; returns how many.
@@ -173,6 +181,12 @@ class Transaction {
   virtual Result<std::vector<RequestRecord>> ListRequests(const RequestFilter& filter) = 0;
   // Counts the requests the filter matches, ignoring after_id/before_id/limit.
   virtual Result<int64_t> CountRequests(const RequestFilter& filter) = 0;
+  // Attachments of a request. Insert: store.not_found for an unknown request. List: in id
+  // order, without their data. Delete: store.not_found when no such attachment.
+  virtual Result<int64_t> InsertAttachment(const AttachmentRecord& attachment) = 0;
+  virtual Result<AttachmentRecord> GetAttachment(int64_t id) = 0;
+  virtual Result<std::vector<AttachmentRecord>> ListAttachments(int64_t request_id) = 0;
+  virtual Status DeleteAttachment(int64_t id) = 0;
   virtual Result<int64_t> InsertRequestEvent(const RequestEventRecord& event) = 0;
   // In id order.
   virtual Result<std::vector<RequestEventRecord>> ListRequestEvents(int64_t request_id) = 0;
@@ -182,8 +196,12 @@ class Transaction {
   // store.duplicate when (account_id, key) exists.
   virtual Status InsertIdempotency(const IdempotencyRecord& record) = 0;
 
-  // store.duplicate when dedupe_key exists.
+  // store.duplicate when dedupe_key exists; store.not_found for an unknown certificate_id.
   virtual Result<int64_t> InsertOutboxMessage(const OutboxMessage& message) = 0;
+  // Expiry reminders (messages with a certificate_id) the filter matches, in outbox id order.
+  // State "queued": not sent and never tried; "retrying": not sent, tried at least once;
+  // "sent": sent_at set. store.invalid_record for another state.
+  virtual Result<std::vector<ReminderEntry>> ListReminders(const ReminderFilter& filter) = 0;
   // Unsent messages with next_attempt_at <= at, in id order, at most limit.
   virtual Result<std::vector<OutboxMessage>> ListDueOutboxMessages(UnixSeconds at,
                                                                    int64_t limit) = 0;

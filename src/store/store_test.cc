@@ -1322,6 +1322,38 @@ TEST(SqliteStoreTest, RecordsAppliedMigrations) {
 // dropping what the later migration steps created.
 void DowngradeTo(const std::string& path, int version) {
   RawSqlite raw(path);
+  // Migration 6: token ids, reminder columns (the version 5 tables, rows kept), attachments.
+  ASSERT_EQ(raw.Exec(R"sql(
+DROP TABLE request_attachments;
+DROP INDEX outbox_certificate;
+CREATE TABLE outbox_v5 (
+  id INTEGER PRIMARY KEY, dedupe_key TEXT NOT NULL UNIQUE, channel TEXT NOT NULL,
+  recipient TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
+  created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL, sent_at INTEGER,
+  attempts INTEGER NOT NULL, last_error TEXT NOT NULL);
+INSERT INTO outbox_v5 SELECT id, dedupe_key, channel, recipient, subject, body, created_at,
+  next_attempt_at, sent_at, attempts, last_error FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v5 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL;
+CREATE TABLE access_tokens_v5 (
+  token_hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id),
+  kind TEXT NOT NULL, name TEXT NOT NULL, csrf_hash TEXT NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO access_tokens_v5 SELECT token_hash, account_id, kind, name, csrf_hash, created_at,
+  expires_at, revoked FROM access_tokens;
+DROP TABLE access_tokens;
+ALTER TABLE access_tokens_v5 RENAME TO access_tokens;
+CREATE INDEX access_tokens_expires ON access_tokens(expires_at);
+CREATE INDEX access_tokens_account ON access_tokens(account_id);
+)sql"),
+            SQLITE_OK);
+  if (version >= 5) {
+    ASSERT_EQ(raw.Exec("DELETE FROM schema_migrations WHERE version > " + std::to_string(version)),
+              SQLITE_OK);
+    ASSERT_EQ(raw.Exec("PRAGMA user_version = " + std::to_string(version)), SQLITE_OK);
+    return;
+  }
   // Migration 5: server-held signing keys.
   for (const char* table : {"signing_key_accounts", "signing_keys"}) {
     ASSERT_EQ(raw.Exec(std::string("DROP TABLE ") + table), SQLITE_OK) << table;
@@ -1398,14 +1430,14 @@ TEST(SqliteStoreTest, MigratesAVersionThreeFileToTheLatest) {
             std::to_string(SqliteSchemaVersion()));
 }
 
-TEST(SqliteStoreTest, MigratesAVersionFourFileToVersionFive) {
+TEST(SqliteStoreTest, MigratesAVersionFourFileToTheLatest) {
   TempDir dir;
   const std::string path = dir.File("kyso.db");
   CreatePopulated(path);
   DowngradeTo(path, 4);
   auto db = OpenSqlite(path);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ((*db)->schema_version(), 5);
+  EXPECT_EQ((*db)->schema_version(), SqliteSchemaVersion());
   auto tx = (*db)->Begin(TransactionMode::kWrite);
   ASSERT_TRUE(tx.ok());
   OrganizationRecord org;
@@ -1420,6 +1452,47 @@ TEST(SqliteStoreTest, MigratesAVersionFourFileToVersionFive) {
   RawSqlite raw(path);
   EXPECT_EQ(raw.QueryText("SELECT description FROM schema_migrations WHERE version = 5"),
             "server-held signing keys: owner body and authorized accounts");
+}
+
+// Version 6 numbers the tokens written before it and links the reminders queued before it to
+// their certificates (from the dedupe keys); other outbox messages stay unlinked.
+TEST(SqliteStoreTest, MigratesAVersionFiveFileToVersionSix) {
+  TempDir dir;
+  const std::string path = dir.File("kyso.db");
+  CreatePopulated(path);
+  DowngradeTo(path, 5);
+  {
+    RawSqlite raw(path);
+    ASSERT_EQ(raw.Exec(R"sql(
+INSERT INTO accounts VALUES (1, 'an.nguyen', 'An', 'subscriber', NULL, NULL, '', '', 0, 0, 1);
+INSERT INTO access_tokens VALUES ('bb02', 1, 'api', 'second', '', 20, 9999999999, 0);
+INSERT INTO access_tokens VALUES ('aa01', 1, 'api', 'first', '', 10, 9999999999, 0);
+INSERT INTO outbox VALUES (1, 'expiry:3:30', 'email', 'a@b.vn', 's', 'b', 0, 0, NULL, 0, '');
+INSERT INTO outbox VALUES (2, 'expiry:3:30d', 'email', 'a@b.vn', 's', 'b', 0, 0, NULL, 0, '');
+INSERT INTO outbox VALUES (3, 'expiry:999:60', 'email', 'a@b.vn', 's', 'b', 0, 0, NULL, 0, '');
+INSERT INTO outbox VALUES (4, 'overdue:7', 'email', 'a@b.vn', 's', 'b', 0, 0, NULL, 0, '');
+)sql"),
+              SQLITE_OK);
+  }
+  auto db = OpenSqlite(path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ((*db)->schema_version(), 6);
+  auto tx = (*db)->Begin(TransactionMode::kRead);
+  ASSERT_TRUE(tx.ok());
+  auto tokens = (*tx)->ListAccessTokens(1, "api", 0, 10);
+  ASSERT_TRUE(tokens.ok()) << tokens.status().ToString();
+  ASSERT_EQ(tokens->size(), 2u);
+  EXPECT_EQ((*tokens)[0].name, "first");  // numbered in creation order
+  EXPECT_LT((*tokens)[0].id, (*tokens)[1].id);
+  auto reminders = (*tx)->ListReminders({});
+  ASSERT_TRUE(reminders.ok()) << reminders.status().ToString();
+  ASSERT_EQ(reminders->size(), 1u);
+  EXPECT_EQ(reminders->front().message.id, 1);
+  EXPECT_EQ(reminders->front().message.certificate_id, 3);
+  EXPECT_EQ(reminders->front().message.reminder_days, 30);
+  RawSqlite raw(path);
+  EXPECT_EQ(raw.QueryText("SELECT description FROM schema_migrations WHERE version = 6"),
+            "token ids; expiry reminders name their certificate; request attachments");
 }
 
 TEST(SqliteStoreTest, OcspQueriesWalkKeysWithoutSorting) {

@@ -58,8 +58,8 @@ expect_success "init --demo on $BACKEND" "$KYSO" "${DB_ARGS[@]}" init --demo --n
   not_ok "demo administrator password written"
 
 start_node() {  # PORT LOGFILE
-  "$KYSO" "${DB_ARGS[@]}" --json serve --listen "127.0.0.1:$1" --access-log off > "$2.json" \
-    2> "$2.err" &
+  "$KYSO" "${DB_ARGS[@]}" --json serve --listen "127.0.0.1:$1" --access-log off \
+    --reminder-period 1 --outbox-period 1 > "$2.json" 2> "$2.err" &
   PIDS+=($!)
   for _ in $(seq 1 150); do grep -q '"port"' "$2.json" 2>/dev/null && break; sleep 0.1; done
   grep -q "\"port\":$1" "$2.json"
@@ -175,6 +175,33 @@ call POST /api/v1/accounts "$OPERATOR" '{"username":"evil","role":"admin","passw
 expect_call "a CA operator cannot create accounts: 403 access.denied" 403 access.denied
 call POST /api/v1/accounts "$ADMIN" "{\"username\":\"weak\",\"role\":\"auditor\",\"password\":\"short\"}"
 expect_call "weak password: 400 auth.weak_password" 400 auth.weak_password
+
+# --- My account: API tokens listed (never their secrets) and revoked at once --------------------
+call GET /api/v1/auth/tokens "$OFFICER_A"
+expect_call "officer A lists own API tokens" 200
+expect_eq "one token named e2e, with an id, no secret or hash" "1 e2e true false" \
+  "$(jq -r '[(.items|length), .items[0].name, (.items[0].id > 0), (tostring|test("kyso_|hash"))]|join(" ")' <<< "$BODY")"
+call POST /api/v1/auth/tokens "$OFFICER_A" '{"name":"một cửa","days":2}'
+expect_call "officer A creates a second token with the first" 201
+SPARE=$(jq -r .token <<< "$BODY")
+call GET /api/v1/auth/tokens "$OFFICER_A"
+SPARE_ID=$(jq -r '.items[] | select(.name == "một cửa") | .id' <<< "$BODY")
+expect_eq "the list holds both, the new one by name" "2" "$(jq '.items | length' <<< "$BODY")"
+call GET /api/v1/me "$SPARE"
+expect_call "the second token authenticates" 200
+call DELETE "/api/v1/auth/tokens/$SPARE_ID" "$OFFICER_B"
+expect_call "another account's token: 404 store.not_found" 404 store.not_found
+code=$(curl -s -o csrf-del.out -w '%{http_code}' -b officer.a.jar -X DELETE "$URL/api/v1/auth/tokens/$SPARE_ID")
+expect_eq "cookie revoke without X-CSRF-Token: 403 auth.csrf" "403 auth.csrf" "$code $(jq -r .error.code csrf-del.out)"
+call DELETE /api/v1/auth/tokens/abc "$OFFICER_A"
+expect_call "revoke with a bad id: 400 api.bad_id" 400 api.bad_id
+call DELETE "/api/v1/auth/tokens/$SPARE_ID" "$OFFICER_A"
+expect_call "officer A revokes the second token" 200
+expect_eq "answer says revoked" true "$(jq -r .revoked <<< "$BODY")"
+call GET /api/v1/me "$SPARE"
+expect_call "the revoked token stops authenticating at once: 401 auth.invalid_token" 401 auth.invalid_token
+call GET /api/v1/me "$OFFICER_A"
+expect_call "the first token still works" 200
 
 # --- the managing agency's seal, issued at the counter (bootstrap) ------------------------------
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out seal.key 2>/dev/null
@@ -321,10 +348,96 @@ call GET "/api/v1/requests/$REV/history" "$OFFICER_A"
 expect_eq "history: draft, submitted, under_review, approved, executed" \
   "draft submitted under_review approved executed" "$(jq -r '[.items[].to] | join(" ")' <<< "$BODY")"
 
+# --- attachments on a draft: PDF/PNG/JPEG by content, scope as the request, download headers ----
+call POST /api/v1/requests "$OFFICER_A" "$REQ_BODY"
+ATT_REQ=$(jq -r .id <<< "$BODY")
+printf '%%PDF-1.4\n%% Quyết định bổ nhiệm\n1 0 obj<<>>endobj\ntrailer<<>>\n%%%%EOF\n' > decision.pdf
+attach() {  # TOKEN FILE NAME → CODE, BODY
+  CODE=$(curl -s -o body.out -w '%{http_code}' -X POST -H "Authorization: Bearer $1" \
+    -H 'Content-Type: application/octet-stream' --data-binary "@$2" \
+    "$URL/api/v1/requests/$ATT_REQ/attachments?filename=$3")
+  BODY=$(cat body.out)
+}
+attach "$OFFICER_A" decision.pdf 'Quy%E1%BA%BFt%20%C4%91%E1%BB%8Bnh.pdf'
+expect_call "officer A attaches a PDF to the draft" 201
+ATT=$(jq -r .id <<< "$BODY")
+expect_eq "type from the content, name kept" "application/pdf Quyết định.pdf" \
+  "$(jq -r '.content_type + " " + .filename' <<< "$BODY")"
+curl -s -H "Authorization: Bearer $OFFICER_A" "$URL/api/v1/requests/$ATT_REQ/document" -o att-doc.json
+expect_eq "the document to sign lists the attachment's SHA-256" "$(sha256sum decision.pdf | cut -d' ' -f1)" \
+  "$(jq -r '.attachments[0].sha256' att-doc.json)"
+echo "just text" > note.txt
+attach "$OFFICER_A" note.txt note.txt
+expect_call "a text file: 400 attachment.bad_type" 400 attachment.bad_type
+head -c $((6 * 1024 * 1024)) /dev/zero > big.bin
+attach "$OFFICER_A" big.bin big.pdf
+expect_eq "6 MB: 413" 413 "$CODE"
+attach "$OFFICER_B" decision.pdf x.pdf
+expect_call "body B's officer cannot attach: 403 access.out_of_scope" 403 access.out_of_scope
+call GET "/api/v1/requests/$ATT_REQ/attachments" "$OFFICER_B"
+expect_call "nor list: 403 access.out_of_scope" 403 access.out_of_scope
+call GET "/api/v1/requests/$ATT_REQ/attachments" "$AUDITOR"
+expect_eq "the auditor lists one attachment" 1 "$(jq '.items | length' <<< "$BODY")"
+curl -s -D att.headers -o att.out -H "Authorization: Bearer $OPERATOR" \
+  "$URL/api/v1/requests/$ATT_REQ/attachments/$ATT"
+cmp -s att.out decision.pdf && ok "download returns the same bytes" || not_ok "download returns the same bytes"
+grep -qi '^content-disposition: attachment; filename="Quy_t __nh.pdf"; filename\*=UTF-8'"''"'Quy%E1%BA%BFt%20%C4%91%E1%BB%8Bnh.pdf' att.headers &&
+  grep -qi '^x-content-type-options: nosniff' att.headers &&
+  ok "Content-Disposition attachment (RFC 6266/8187) and nosniff" ||
+  not_ok "Content-Disposition attachment (RFC 6266/8187) and nosniff" "$(cat att.headers)"
+call GET "/api/v1/requests/$NEW/attachments/$ATT" "$OPERATOR"
+expect_call "the attachment through another request: 404 store.not_found" 404 store.not_found
+call DELETE "/api/v1/requests/$ATT_REQ/attachments/$ATT" "$OFFICER_B"
+expect_call "body B's officer cannot remove it: 403 access.out_of_scope" 403 access.out_of_scope
+call DELETE "/api/v1/requests/$ATT_REQ/attachments/$ATT" "$OFFICER_A"
+expect_call "officer A removes it" 200
+call GET "/api/v1/requests/$ATT_REQ/attachments/$ATT" "$OFFICER_A"
+expect_call "gone: 404 store.not_found" 404 store.not_found
+SAVED=$ATT_REQ; ATT_REQ=$NEW
+attach "$OFFICER_A" decision.pdf late.pdf
+expect_call "an executed request takes no attachment: 409 ra.not_editable" 409 ra.not_editable
+ATT_REQ=$SAVED
+call GET "/api/v1/audit?limit=1000" "$AUDITOR"
+expect_eq "attach and detach audited naming officer A" "request.attach request.detach" \
+  "$(jq -r '[.items[] | select(.object == "request/'"$ATT_REQ"'") | .action | select(startswith("request.attach") or startswith("request.detach"))] | join(" ")' <<< "$BODY")"
+
+# --- expiry reminders: queued and sent, listed in the officer's scope ----------------------------
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out soon.key 2>/dev/null
+openssl req -new -key soon.key -utf8 -subj "/C=VN/L=Đà Nẵng/O=Sở Y tế/CN=Phòng Nghiệp vụ Y/UID=MST:0400260613" \
+  -out soon.csr 2>/dev/null
+expect_success "a certificate expiring in 20 days for body $UNIT_A" "$KYSO" "${DB_ARGS[@]}" cert issue \
+  --csr soon.csr --profile organization --org "$UNIT_A" --days 20 --out soon.pem
+SOON_SERIAL=$(openssl x509 -in soon.pem -noout -serial | cut -d= -f2)
+call GET "/api/v1/certificates?organization_id=$UNIT_A&expiring_within_days=30" "$OPERATOR"
+SOON=$(jq -r --arg s "$SOON_SERIAL" '.items[] | select((.serial|ascii_upcase) == ($s|ascii_upcase)) | .id' <<< "$BODY")
+for _ in $(seq 1 50); do
+  call GET "/api/v1/reminders?certificate_id=$SOON&state=sent" "$OFFICER_A"
+  [ "$(jq '.items | length' <<< "$BODY" 2>/dev/null)" = 1 ] && break
+  sleep 0.2
+done
+expect_eq "officer A sees the 30-day reminder sent for it" "1 30 sent true" \
+  "$(jq -r '[(.items|length), .items[0].days, .items[0].state, (.items[0].sent_at != null)]|join(" ")' <<< "$BODY")"
+grep -q "Phòng Nghiệp vụ Y" "$DATA/logs/outbox.log" && ok "the reminder went out (logs/outbox.log)" ||
+  not_ok "the reminder went out (logs/outbox.log)"
+call GET "/api/v1/reminders?certificate_id=$SOON&days=60" "$OFFICER_A"
+expect_eq "no 60-day reminder for a certificate 20 days from expiry" 0 "$(jq '.items | length' <<< "$BODY")"
+call GET "/api/v1/reminders?certificate_id=$SOON" "$OFFICER_B"
+expect_eq "body B's officer sees none of body A's reminders" 0 "$(jq '.items | length' <<< "$BODY")"
+call GET "/api/v1/reminders?organization_id=$SYT_B" "$OFFICER_A"
+expect_call "officer A asking for body B: 403 access.out_of_scope" 403 access.out_of_scope
+call GET "/api/v1/reminders?state=lost" "$OFFICER_A"
+expect_call "unknown state: 400 api.bad_query" 400 api.bad_query
+call GET "/api/v1/reminders?certificate_id=1,x" "$OFFICER_A"
+expect_call "bad certificate id: 400 api.bad_id" 400 api.bad_id
+
 # --- audit, lists, OpenAPI, bad input -----------------------------------------------------------
 call GET "/api/v1/audit?limit=1000" "$AUDITOR"
 expect_call "the auditor reads the audit log" 200
 expect_contains "audit records the execution with its actor" "request.execute" "$BODY"
+OFFICER_A_ID=$(curl -s -H "Authorization: Bearer $OFFICER_A" "$URL/api/v1/me" | jq -r .account_id)
+expect_eq "audit records the token revocation naming officer A" \
+  "token.revoke account:$OFFICER_A_ID:officer.a $SPARE_ID" \
+  "$(jq -r '.items[] | select(.action == "token.revoke") | "\(.action) \(.actor) \(.details.token_id)"' <<< "$BODY")"
 call GET /api/v1/audit "$OPERATOR"
 expect_call "the operator cannot read the audit log: 403" 403 access.denied
 call GET "/api/v1/requests?state=executed&limit=2" "$OFFICER_A"

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
 import { launchBrowser } from './browser.mjs';
+import { accountFlows } from './account_flows.mjs';
 
 const fx = JSON.parse(readFileSync(process.env.FIXTURE ?? '', 'utf8'));
 const BASE = fx.url;
@@ -717,6 +718,8 @@ test('the administrator sees accounts and roles', async () => {
   assert.match(await page.textContent('[data-testid=accounts]'), /vanthu\.syt/);
   await checkPage('admin-staff', '/staff', 'h1');
 });
+
+accountFlows({ fx, api, login, checkPage, page: () => page });
 
 // --- figures ------------------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ cat > fast.json <<JSON
 JSON
 "$KYSO" init --demo --no-demo-data --config fast.json --base-url "$URL" > init.log 2>&1 || fail "init --demo: $(cat init.log)"
 "$KYSO" --json serve --listen "127.0.0.1:$PORT" --web "$WEB/dist" --access-log off \
-  > server.json 2> server.err &
+  --reminder-period 2 --outbox-period 1 > server.json 2> server.err &
 SERVER_PID=$!
 for _ in $(seq 1 150); do grep -q '"port"' server.json 2>/dev/null && break; sleep 0.1; done
 grep -q "\"port\":$PORT" server.json || fail "kyso serve started: $(cat server.json server.err)"
@@ -98,6 +98,13 @@ openssl req -new -key seal.key -utf8 -out seal.csr \
   -subj "/C=VN/L=Bắc Giang/O=UBND tỉnh Bắc Giang/CN=Sở Y tế tỉnh Bắc Giang/UID=MST:2400100002" 2>/dev/null
 "$KYSO" cert issue --csr seal.csr --profile organization --org "$DEPT" --out seal.pem >/dev/null 2>&1 ||
   fail "seal certificate issued"
+# A second seal of the department that expires in 20 days: the server queues and sends its
+# expiry reminder (every 2 s here), which the officer's expiring-certificates view shows.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out soon.key 2>/dev/null
+openssl req -new -key soon.key -utf8 -out soon.csr \
+  -subj "/C=VN/L=Bắc Giang/O=UBND tỉnh Bắc Giang/CN=Sở Y tế tỉnh Bắc Giang/UID=MST:2400100002" 2>/dev/null
+"$KYSO" cert issue --csr soon.csr --profile organization --org "$DEPT" --days 20 --out soon.pem \
+  >/dev/null 2>&1 || fail "expiring seal certificate issued"
 echo matkhau123 > pass.txt
 openssl pkcs8 -topk8 -in seal.key -out seal.p8 -passout pass:matkhau123 -v2 aes-256-cbc
 # The same seal held on the server for the department's clerk (kyso sign key add): the portal

@@ -53,6 +53,11 @@ const routes: RouteRecordRaw[] = [
     meta: { title: 'staff.title', roles: ['agency_officer', 'admin', 'ca_operator'] },
   },
   {
+    path: '/requests/:id(\\d+)/attachments',
+    component: () => import('./pages/AttachmentsPage.vue'),
+    meta: { title: 'attach.title' },
+  },
+  {
     path: '/requests/:id(\\d+)',
     component: () => import('./pages/RequestPage.vue'),
     meta: { title: 'req.title' },

@@ -40,12 +40,16 @@ ojson Operation(const std::string& summary, const std::string& tag, ojson ok_sch
   return op;
 }
 
-ojson PathId(const std::string& what) {
-  return {{"name", "id"},
+ojson PathInt(const std::string& name, const std::string& what) {
+  return {{"name", name},
           {"in", "path"},
           {"required", true},
           {"description", what},
           {"schema", {{"type", "integer"}, {"format", "int64"}}}};
+}
+
+ojson PathId(const std::string& what) {
+  return PathInt("id", what);
 }
 
 ojson Query(const std::string& name, const std::string& type, const std::string& description) {
@@ -128,6 +132,39 @@ std::string OpenApiDocument() {
                             {"items", Object({{"month", kStr}, {"issued", kInt}, {"revoked", kInt}},
                                              {"month", "issued", "revoked"})}}}},
                          {"requests_by_state", "overdue", "certificates", "months"})},
+      {"ApiToken", Object({{"id", kInt},
+                           {"name", kStr},
+                           {"created_at", kTime},
+                           {"expires_at", kTime},
+                           {"revoked", kBool},
+                           {"expired", kBool}},
+                          {"id", "name", "created_at", "expires_at", "revoked", "expired"})},
+      {"Attachment", Object({{"id", kInt},
+                             {"request_id", kInt},
+                             {"filename", kStr},
+                             {"content_type", kStr},
+                             {"size", kInt},
+                             {"sha256", kStr},
+                             {"created_by", kStr},
+                             {"created_at", kTime}},
+                            {"id", "request_id", "filename", "content_type", "size", "sha256",
+                             "created_by", "created_at"})},
+      {"Reminder",
+       Object({{"id", kInt},
+               {"certificate_id", kInt},
+               {"serial", kStr},
+               {"common_name", kStr},
+               {"not_after", kTime},
+               {"organization_id", {{"type", "integer"}, {"nullable", true}}},
+               {"days", {{"type", "integer"}, {"description", "the window: 30, 60 or 90"}}},
+               {"state", {{"type", "string"}, {"enum", {"queued", "retrying", "sent"}}}},
+               {"channel", kStr},
+               {"recipient", kStr},
+               {"queued_at", kTime},
+               {"sent_at", kNullableTime},
+               {"attempts", kInt}},
+              {"id", "certificate_id", "serial", "common_name", "not_after", "organization_id",
+               "days", "state", "channel", "recipient", "queued_at", "sent_at", "attempts"})},
       {"Me", Object({{"account_id", kInt},
                      {"username", kStr},
                      {"role", kRole},
@@ -323,9 +360,15 @@ std::string OpenApiDocument() {
                    Object({{"username", kStr}, {"password", kStr}}, {"username", "password"}))}}},
       {"/api/v1/auth/logout", {{"post", Operation("End the session", "auth", kBool)}}},
       {"/api/v1/auth/tokens",
-       {{"post", Operation("Create an API token for the caller (shown once)", "auth",
+       {{"get", Operation("The caller's own API tokens (never their secrets)", "auth",
+                          Page("ApiToken"), 200, std::nullopt, paging)},
+        {"post", Operation("Create an API token for the caller (shown once)", "auth",
                            Object({{"token", kStr}, {"expires_at", kTime}}), 201,
                            Object({{"name", kStr}, {"days", kInt}}, {"name"}))}}},
+      {"/api/v1/auth/tokens/{id}",
+       {{"delete", Operation("Revoke one of the caller's own API tokens (at once); another "
+                             "account's token is 404 store.not_found",
+                             "auth", Ref("ApiToken"), 200, std::nullopt, {PathId("token")})}}},
       {"/api/v1/auth/password",
        {{"post", Operation("Change the caller's own password (the current one is required)", "auth",
                            Object({{"changed", kBool}}), 200,
@@ -431,6 +474,49 @@ std::string OpenApiDocument() {
       {"/api/v1/requests/{id}/history",
        {{"get", Operation("Who moved the request, when and why", "requests", {{"type", "object"}},
                           200, std::nullopt, {PathId("request")})}}},
+      {"/api/v1/requests/{id}/attachments",
+       {{"get", Operation("Documents attached to the request", "requests",
+                          Object({{"items", {{"type", "array"}, {"items", Ref("Attachment")}}}},
+                                 {"items"}),
+                          200, std::nullopt, {PathId("request")})},
+        {"post",
+         {{"summary",
+           "Attach a PDF, PNG or JPEG (the raw file as the body, at most 5 MiB, 5 per request) "
+           "to a draft or returned request; the type comes from the content"},
+          {"tags", {"requests"}},
+          {"parameters",
+           {PathId("request"), Query("filename", "string", "the file's name (UTF-8)")}},
+          {"requestBody",
+           {{"required", true},
+            {"content",
+             {{"application/octet-stream",
+               {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}}},
+          {"responses", [] {
+             ojson r = Errors({400, 401, 403, 404, 409, 413});
+             r["201"] = {{"description", "attached"}, {"content", JsonContent(Ref("Attachment"))}};
+             return r;
+           }()}}}}},
+      {"/api/v1/requests/{id}/attachments/{aid}",
+       {{"get",
+         {{"summary", "Download an attachment (Content-Disposition: attachment)"},
+          {"tags", {"requests"}},
+          {"parameters",
+           {PathId("request"),
+            PathInt("aid", "attachment")}},
+          {"responses", [] {
+             ojson r = Errors({400, 401, 403, 404});
+             r["200"] = {
+                 {"description", "the file"},
+                 {"content",
+                  {{"application/pdf", {{"schema", {{"type", "string"}, {"format", "binary"}}}}},
+                   {"image/png", {{"schema", {{"type", "string"}, {"format", "binary"}}}}},
+                   {"image/jpeg", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}};
+             return r;
+           }()}}},
+        {"delete", Operation("Remove an attachment from a draft or returned request", "requests",
+                             Object({{"deleted", kBool}}), 200, std::nullopt,
+                             {PathId("request"),
+                              PathInt("aid", "attachment")})}}},
       {"/api/v1/delegations",
        {{"get",
          Operation("Delegations (?all=1 includes withdrawn)", "delegations", Page("Delegation"))},
@@ -460,6 +546,21 @@ std::string OpenApiDocument() {
       {"/api/v1/reports/expiry",
        {{"get", Operation("Valid certificates expiring within 30/60/90 days per body", "reports",
                           {{"type", "object"}})}}},
+      {"/api/v1/reminders",
+       {{"get",
+         Operation("Expiry reminders queued or sent about certificates in the caller's scope",
+                   "reports", Page("Reminder"), 200, std::nullopt,
+                   [&] {
+                     ojson params = paging;
+                     params.push_back(Query("certificate_id", "string",
+                                            "comma-separated certificate ids (at most 500)"));
+                     params.push_back(Query("organization_id", "integer", "this body's subtree"));
+                     params.push_back(Query("days", "integer", "one window: 30, 60 or 90"));
+                     params.push_back(Query("state", "string", "queued | retrying | sent"));
+                     params.push_back(Query("sent_from", "string", "sent at or after (date)"));
+                     params.push_back(Query("sent_before", "string", "sent before (date)"));
+                     return params;
+                   }())}}},
       {"/api/v1/request-kinds",
        {{"get",
          Operation(

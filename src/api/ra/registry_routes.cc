@@ -1,6 +1,7 @@
 #include "api/ra/registry_routes.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -110,15 +111,21 @@ ojson DelegationJson(const store::DelegationRecord& d) {
           {"withdrawn_by", d.withdrawn_by}};
 }
 
-template <typename T, typename F>
-Response Page(const std::vector<T>& items, F render, int64_t limit) {
+// `key` gives an item's keyset position (its id).
+template <typename T, typename F, typename K>
+Response PageBy(const std::vector<T>& items, F render, int64_t limit, K key) {
   ojson out = {{"items", ojson::array()}};
   for (const T& item : items) out["items"].push_back(render(item));
   // Keyset pagination: pass next_after as ?after= for the next page.
   out["next_after"] = static_cast<int64_t>(items.size()) >= limit && !items.empty()
-                          ? ojson(items.back().id)
+                          ? ojson(key(items.back()))
                           : ojson(nullptr);
   return Response::Json(200, out.dump());
+}
+
+template <typename T, typename F>
+Response Page(const std::vector<T>& items, F render, int64_t limit) {
+  return PageBy(items, render, limit, [](const T& item) { return item.id; });
 }
 
 Response Error(const Status& st) {
@@ -444,6 +451,38 @@ Response CreateToken(const RegistryServices& s, const Caller& caller, Request& r
   return Response::Json(
       201,
       ojson{{"token", token}, {"name", name}, {"expires_at", FormatUtc(record.expires_at)}}.dump());
+}
+
+// An API token as its owner sees it: never the secret (not stored) nor its hash.
+ojson TokenJson(const store::AccessTokenRecord& t, UnixSeconds now) {
+  return {{"id", t.id},
+          {"name", t.name},
+          {"created_at", FormatUtc(t.created_at)},
+          {"expires_at", FormatUtc(t.expires_at)},
+          {"revoked", t.revoked},
+          {"expired", t.expires_at <= now}};
+}
+
+Response ListTokens(const RegistryServices& s, const Caller& caller, Request& req) {
+  auto after = QueryInt(req, "after", 0);
+  auto limit = QueryInt(req, "limit", 100);
+  if (!after.ok() || !limit.ok()) return Error(!after.ok() ? after.status() : limit.status());
+  auto tokens = s.registry->ListOwnApiTokens(caller.principal, *after, *limit);
+  if (!tokens.ok()) return Error(tokens.status());
+  const UnixSeconds now = s.clock->Now();
+  Response r = Page(
+      *tokens, [now](const store::AccessTokenRecord& t) { return TokenJson(t, now); },
+      std::clamp<int64_t>(*limit, 1, 500));
+  r.Header("Cache-Control", "no-store");
+  return r;
+}
+
+Response RevokeToken(const RegistryServices& s, const Caller& caller, Request& req) {
+  auto id = ParseId(req.params[0], "token id");
+  if (!id.ok()) return Error(id.status());
+  auto token = s.registry->RevokeOwnApiToken(caller.principal, *id);
+  return token.ok() ? Response::Json(200, TokenJson(*token, s.clock->Now()).dump())
+                    : Error(token.status());
 }
 
 // The caller changes their own password: the current one proves it is them (a stolen session
@@ -795,6 +834,85 @@ Response History(const RegistryServices& s, const Caller& c, Request& req) {
   return Response::Json(200, ojson{{"items", out}}.dump());
 }
 
+// --- handlers: attachments ----------------------------------------------------------------------
+
+ojson AttachmentJson(const store::AttachmentRecord& a) {
+  return {{"id", a.id},
+          {"request_id", a.request_id},
+          {"filename", a.filename},
+          {"content_type", a.content_type},
+          {"size", a.size},
+          {"sha256", a.sha256},
+          {"created_by", a.created_by},
+          {"created_at", FormatUtc(a.created_at)}};
+}
+
+// RFC 6266 §4.1 with RFC 8187 §3.2 for the UTF-8 name: an ASCII fallback in filename= (other
+// characters as '_') and the exact name percent-encoded in filename*=.
+std::string ContentDisposition(std::string_view filename) {
+  std::string ascii, encoded;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char c : filename) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool plain = u >= 0x20 && u < 0x7F && c != '"' && c != '\\';
+    if ((u & 0xC0) != 0x80) ascii.push_back(plain ? c : '_');  // one '_' per other character
+    if (std::isalnum(u) || std::string_view("!#$&+-.^_`|~").find(c) != std::string_view::npos) {
+      encoded.push_back(c);
+    } else {
+      encoded += '%';
+      encoded += kHex[u >> 4];
+      encoded += kHex[u & 15];
+    }
+  }
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
+}
+
+Response AddAttachment(const RegistryServices& s, const Caller& c, Request& req) {
+  auto id = ParseId(req.params[0], "request id");
+  if (!id.ok()) return Error(id.status());
+  auto added =
+      s.registry->AddAttachment(c.principal, *id, QueryText(req, "filename"), AsBytes(req.body));
+  if (!added.ok()) {
+    if (added.status().id() == "attachment.too_large") {
+      return Response::Error(413, added.status().id(), added.status().message());
+    }
+    return Error(added.status());
+  }
+  return Response::Json(201, AttachmentJson(*added).dump());
+}
+
+Response ListAttachments(const RegistryServices& s, const Caller& c, Request& req) {
+  auto id = ParseId(req.params[0], "request id");
+  if (!id.ok()) return Error(id.status());
+  auto list = s.registry->ListAttachments(c.principal, *id);
+  if (!list.ok()) return Error(list.status());
+  ojson items = ojson::array();
+  for (const auto& a : *list) items.push_back(AttachmentJson(a));
+  return Response::Json(200, ojson{{"items", items}}.dump());
+}
+
+Response DownloadAttachment(const RegistryServices& s, const Caller& c, Request& req) {
+  auto id = ParseId(req.params[0], "request id");
+  auto aid = ParseId(req.params[1], "attachment id");
+  if (!id.ok() || !aid.ok()) return Error(!id.ok() ? id.status() : aid.status());
+  auto a = s.registry->GetAttachment(c.principal, *id, *aid);
+  if (!a.ok()) return Error(a.status());
+  // Served as a download of the type its content showed, never rendered in the portal's origin.
+  Response r = Response::Binary(200, a->content_type, std::string(AsString(a->data)));
+  r.Header("Content-Disposition", ContentDisposition(a->filename));
+  r.Header("X-Content-Type-Options", "nosniff");
+  r.Header("Cache-Control", "private, no-store");
+  return r;
+}
+
+Response DeleteAttachment(const RegistryServices& s, const Caller& c, Request& req) {
+  auto id = ParseId(req.params[0], "request id");
+  auto aid = ParseId(req.params[1], "attachment id");
+  if (!id.ok() || !aid.ok()) return Error(!id.ok() ? id.status() : aid.status());
+  Status st = s.registry->DeleteAttachment(c.principal, *id, *aid);
+  return st.ok() ? Response::Json(200, R"({"deleted":true})") : Error(st);
+}
+
 Response ListRequests(const RegistryServices& s, const Caller& c, Request& req) {
   ra::RequestQuery q;
   auto after = QueryInt(req, "after", 0);
@@ -926,6 +1044,71 @@ Response ExpiryReport(const RegistryServices& s, const Caller& c, Request&) {
                    {"within_90_days", b.within_90}});
   }
   return Response::Json(200, ojson{{"items", out}}.dump());
+}
+
+ojson ReminderJson(const store::ReminderEntry& r) {
+  const store::OutboxMessage& m = r.message;
+  const char* state = m.sent_at ? "sent" : m.attempts > 0 ? "retrying" : "queued";
+  return {{"id", m.id},
+          {"certificate_id", m.certificate_id ? ojson(*m.certificate_id) : ojson(nullptr)},
+          {"serial", r.serial_hex},
+          {"common_name", r.common_name},
+          {"not_after", FormatUtc(r.not_after)},
+          {"organization_id", r.organization_id ? ojson(*r.organization_id) : ojson(nullptr)},
+          {"days", m.reminder_days ? ojson(*m.reminder_days) : ojson(nullptr)},
+          {"state", state},
+          {"channel", m.channel},
+          {"recipient", m.recipient},
+          {"queued_at", FormatUtc(m.created_at)},
+          {"sent_at", m.sent_at ? ojson(FormatUtc(*m.sent_at)) : ojson(nullptr)},
+          {"attempts", m.attempts}};
+}
+
+// The expiry reminders about certificates in the caller's scope, filtered by certificate(s),
+// body, window, state and time sent; pages by id like every list.
+Response ListReminders(const RegistryServices& s, const Caller& c, Request& req) {
+  ra::ReminderQuery q;
+  auto after = QueryInt(req, "after", 0);
+  auto limit = QueryInt(req, "limit", 100);
+  auto org = QueryInt(req, "organization_id", 0);
+  auto days = QueryInt(req, "days", 0);
+  for (const auto* r : {&after, &limit, &org, &days}) {
+    if (!r->ok()) return Error(r->status());
+  }
+  q.filter.after_id = *after;
+  q.filter.limit = *limit;
+  if (*org > 0) q.organization_id = *org;
+  if (*days > 0) q.filter.reminder_days = *days;
+  const std::vector<std::string> ids = QueryList(req, "certificate_id");
+  if (ids.size() > 500) {
+    return Response::Error(400, "api.bad_query", "at most 500 certificate ids per call");
+  }
+  for (const std::string& text : ids) {
+    auto id = ParseId(text, "certificate_id");
+    if (!id.ok()) return Error(id.status());
+    q.filter.certificate_ids.push_back(*id);
+  }
+  if (std::string state(req.QueryParam("state")); !state.empty()) {
+    if (state != "queued" && state != "retrying" && state != "sent") {
+      return Response::Error(400, "api.bad_query", "state must be queued, retrying or sent");
+    }
+    q.filter.state = state;
+  }
+  for (auto [name, out] :
+       {std::pair{"sent_from", &q.filter.sent_from}, {"sent_before", &q.filter.sent_before}}) {
+    std::string text = QueryText(req, name);
+    if (text.empty()) continue;
+    auto t = ParseTime(text);
+    if (!t) {
+      return Response::Error(400, "api.bad_query",
+                             std::string(name) + " must be YYYY-MM-DD or an RFC 3339 time");
+    }
+    *out = *t;
+  }
+  auto reminders = s.registry->ListReminders(c.principal, q);
+  if (!reminders.ok()) return Error(reminders.status());
+  return PageBy(*reminders, ReminderJson, std::clamp<int64_t>(*limit, 1, 500),
+                [](const store::ReminderEntry& r) { return r.message.id; });
 }
 
 Response Audit(const RegistryServices& s, const Caller& c, Request& req) {
@@ -1104,6 +1287,8 @@ void AddRegistryRoutes(http::Router& router, const RegistryServices* s) {
       [s](Request& req) { return Login(*s, req); });
   add("api_logout", {M::kPost}, "/api/v1/auth/logout", 4096, authed(Logout));
   add("api_tokens", {M::kPost}, "/api/v1/auth/tokens", 4096, authed(CreateToken));
+  add("api_tokens_list", {M::kGet}, "/api/v1/auth/tokens", 0, authed(ListTokens));
+  add("api_token_revoke", {M::kDelete}, "/api/v1/auth/tokens/{id}", 0, authed(RevokeToken));
   add("api_password", {M::kPost}, "/api/v1/auth/password", 4096, authed(ChangePassword));
   add("api_me", {M::kGet}, "/api/v1/me", 0,
       Authed(s, [](const Caller& c, Request&) { return Me(c); }));
@@ -1170,6 +1355,14 @@ void AddRegistryRoutes(http::Router& router, const RegistryServices* s) {
   add("api_request_transition", {M::kPost}, "/api/v1/requests/{id}/transitions", kJsonBodyLimit,
       authed(TransitionRequest));
   add("api_request_history", {M::kGet}, "/api/v1/requests/{id}/history", 0, authed(History));
+  add("api_request_attachments_add", {M::kPost}, "/api/v1/requests/{id}/attachments",
+      ra::Registry::kMaxAttachmentBytes, authed(AddAttachment));
+  add("api_request_attachments", {M::kGet}, "/api/v1/requests/{id}/attachments", 0,
+      authed(ListAttachments));
+  add("api_request_attachment", {M::kGet}, "/api/v1/requests/{id}/attachments/{aid}", 0,
+      authed(DownloadAttachment));
+  add("api_request_attachment_delete", {M::kDelete}, "/api/v1/requests/{id}/attachments/{aid}", 0,
+      authed(DeleteAttachment));
 
   add("api_delegations_create", {M::kPost}, "/api/v1/delegations", kJsonBodyLimit,
       authed(CreateDelegation));
@@ -1181,6 +1374,7 @@ void AddRegistryRoutes(http::Router& router, const RegistryServices* s) {
   add("api_certificate_by_id", {M::kGet}, "/api/v1/registry/certificates/{id}", 0,
       authed(GetCertificate));
   add("api_reports_expiry", {M::kGet}, "/api/v1/reports/expiry", 0, authed(ExpiryReport));
+  add("api_reminders", {M::kGet}, "/api/v1/reminders", 0, authed(ListReminders));
   add("api_request_kinds", {M::kGet}, "/api/v1/request-kinds", 0,
       Authed(s, [](const Caller&, Request&) { return RequestKinds(); }));
   add("api_reports_summary", {M::kGet}, "/api/v1/reports/summary", 0, authed(Summary));

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/registry_sql.h"
 #include "store/revocation_reason.h"
 #include "store/signing_keys_schema.h"
 
@@ -379,6 +380,35 @@ CREATE INDEX certificates_expiring ON certificates(not_after, organization_id)
     // Server-held signing keys: their owner body and the accounts it authorized; the same text
     // as SQLite's migration 5 (store/signing_keys_schema.h).
     {3, "server-held signing keys: owner body and authorized accounts", kSigningKeysSchema},
+    // Issue 12 (SQLite's migration 6): tokens get an id, listed and revoked by it without their
+    // hash; expiry reminders name their certificate and window, filled in for those queued
+    // before from their dedupe keys ("expiry:<certificate id>:<days>").
+    {4, "token ids; expiry reminders name their certificate; request attachments", R"sql(
+ALTER TABLE access_tokens ADD COLUMN id BIGSERIAL;
+CREATE UNIQUE INDEX access_tokens_id ON access_tokens(id);
+CREATE INDEX access_tokens_account_kind ON access_tokens(account_id, kind, id);
+
+ALTER TABLE outbox ADD COLUMN certificate_id BIGINT REFERENCES certificates(id);
+ALTER TABLE outbox ADD COLUMN reminder_days BIGINT;
+UPDATE outbox SET certificate_id = split_part(dedupe_key, ':', 2)::bigint,
+                  reminder_days = split_part(dedupe_key, ':', 3)::bigint
+  WHERE CASE WHEN dedupe_key ~ '^expiry:[0-9]{1,18}:[0-9]{1,9}$'
+             THEN split_part(dedupe_key, ':', 2)::bigint END IN (SELECT id FROM certificates);
+CREATE INDEX outbox_certificate ON outbox(certificate_id, id) WHERE certificate_id IS NOT NULL;
+
+CREATE TABLE request_attachments (
+  id           BIGSERIAL PRIMARY KEY,
+  request_id   BIGINT NOT NULL REFERENCES requests(id),
+  filename     TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size         BIGINT NOT NULL,
+  sha256       TEXT NOT NULL,
+  data         BYTEA NOT NULL,
+  created_by   TEXT NOT NULL,
+  created_at   BIGINT NOT NULL
+);
+CREATE INDEX request_attachments_request ON request_attachments(request_id, id);
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion =
@@ -1054,7 +1084,7 @@ AccountRecord ReadAccount(const Row& row) {
 }
 
 constexpr const char* kAccessTokenColumns =
-    "token_hash, account_id, kind, name, csrf_hash, created_at, expires_at, revoked";
+    "token_hash, account_id, kind, name, csrf_hash, created_at, expires_at, revoked, id";
 
 AccessTokenRecord ReadAccessToken(const Row& row) {
   AccessTokenRecord token;
@@ -1066,6 +1096,7 @@ AccessTokenRecord ReadAccessToken(const Row& row) {
   token.created_at = row.Int(5);
   token.expires_at = row.Int(6);
   token.revoked = row.Bool(7);
+  token.id = row.Int(8);
   return token;
 }
 
@@ -1137,7 +1168,7 @@ RequestEventRecord ReadRequestEvent(const Row& row) {
 
 constexpr const char* kOutboxColumns =
     "id, dedupe_key, channel, recipient, subject, body, created_at, next_attempt_at, sent_at, "
-    "attempts, last_error";
+    "attempts, last_error, certificate_id, reminder_days";
 
 OutboxMessage ReadOutboxMessage(const Row& row) {
   OutboxMessage message;
@@ -1152,7 +1183,20 @@ OutboxMessage ReadOutboxMessage(const Row& row) {
   message.sent_at = row.OptionalInt(8);
   message.attempts = row.Int(9);
   message.last_error = row.Text(10);
+  message.certificate_id = row.OptionalInt(11);
+  message.reminder_days = row.OptionalInt(12);
   return message;
+}
+
+ReminderEntry ReadReminder(const Row& row) {
+  ReminderEntry entry;
+  entry.message = ReadOutboxMessage(row);
+  const int c = kReminderCertificateColumn;
+  entry.serial_hex = row.Text(c);
+  entry.common_name = row.Text(c + 1);
+  entry.not_after = row.Int(c + 2);
+  entry.organization_id = row.OptionalInt(c + 3);
+  return entry;
 }
 
 // A WHERE clause built from optional conditions, with its parameters in order. The clauses
@@ -1307,6 +1351,9 @@ class PostgresTransaction final : public Transaction {
 
   Status InsertAccessToken(const AccessTokenRecord& token) override;
   Result<AccessTokenRecord> GetAccessToken(std::string_view token_hash) override;
+  Result<AccessTokenRecord> GetAccessTokenById(int64_t id) override;
+  Result<std::vector<AccessTokenRecord>> ListAccessTokens(int64_t account_id, std::string_view kind,
+                                                          int64_t after_id, int64_t limit) override;
   Status RevokeAccessToken(std::string_view token_hash) override;
   Result<int64_t> DeleteExpiredAccessTokens(UnixSeconds at) override;
 
@@ -1320,6 +1367,10 @@ class PostgresTransaction final : public Transaction {
   Status UpdateRequest(const RequestRecord& request) override;
   Result<std::vector<RequestRecord>> ListRequests(const RequestFilter& filter) override;
   Result<int64_t> CountRequests(const RequestFilter& filter) override;
+  Result<int64_t> InsertAttachment(const AttachmentRecord& attachment) override;
+  Result<AttachmentRecord> GetAttachment(int64_t id) override;
+  Result<std::vector<AttachmentRecord>> ListAttachments(int64_t request_id) override;
+  Status DeleteAttachment(int64_t id) override;
   Result<int64_t> InsertRequestEvent(const RequestEventRecord& event) override;
   Result<std::vector<RequestEventRecord>> ListRequestEvents(int64_t request_id) override;
 
@@ -1329,6 +1380,7 @@ class PostgresTransaction final : public Transaction {
 
   Result<int64_t> InsertOutboxMessage(const OutboxMessage& message) override;
   Result<std::vector<OutboxMessage>> ListDueOutboxMessages(UnixSeconds at, int64_t limit) override;
+  Result<std::vector<ReminderEntry>> ListReminders(const ReminderFilter& filter) override;
   Status MarkOutboxSent(int64_t id, UnixSeconds at) override;
   Status MarkOutboxFailed(int64_t id, std::string_view error, UnixSeconds next_attempt_at) override;
 
@@ -2393,6 +2445,35 @@ Result<AccessTokenRecord> PostgresTransaction::GetAccessToken(std::string_view t
   return ReadAccessToken(rows[0]);
 }
 
+Result<AccessTokenRecord> PostgresTransaction::GetAccessTokenById(int64_t id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Rows rows, Exec(std::string("SELECT ") + kAccessTokenColumns +
+                                            " FROM access_tokens WHERE id = ?",
+                                        Params().Int(id)));
+  if (rows.empty()) {
+    return NotFound("store.not_found", "no access token with id " + std::to_string(id));
+  }
+  return ReadAccessToken(rows[0]);
+}
+
+Result<std::vector<AccessTokenRecord>> PostgresTransaction::ListAccessTokens(int64_t account_id,
+                                                                             std::string_view kind,
+                                                                             int64_t after_id,
+                                                                             int64_t limit) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  Params params;
+  params.Int(account_id).Text(kind).Int(after_id);
+  Limit(params, limit);
+  KYSO_ASSIGN_OR_RETURN(Rows rows, Exec(std::string("SELECT ") + kAccessTokenColumns +
+                                            " FROM access_tokens WHERE account_id = ? AND "
+                                            "kind = ? AND id > ? ORDER BY id LIMIT ?",
+                                        params));
+  std::vector<AccessTokenRecord> tokens;
+  tokens.reserve(static_cast<size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) tokens.push_back(ReadAccessToken(rows[i]));
+  return tokens;
+}
+
 Status PostgresTransaction::RevokeAccessToken(std::string_view token_hash) {
   KYSO_RETURN_IF_ERROR(CheckWritable());
   KYSO_ASSIGN_OR_RETURN(Rows updated,
@@ -2656,26 +2737,63 @@ Status PostgresTransaction::InsertIdempotency(const IdempotencyRecord& record) {
 
 Result<int64_t> PostgresTransaction::InsertOutboxMessage(const OutboxMessage& message) {
   KYSO_RETURN_IF_ERROR(CheckWritable());
-  // dedupe_key is the only constraint that can fail: no savepoint needed.
-  KYSO_ASSIGN_OR_RETURN(Rows rows,
-                        Exec("INSERT INTO outbox (dedupe_key, channel, recipient, subject, body, "
-                             "created_at, next_attempt_at, sent_at, attempts, last_error) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                             "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-                             Params()
-                                 .Text(message.dedupe_key)
-                                 .Text(message.channel)
-                                 .Text(message.recipient)
-                                 .Text(message.subject)
-                                 .Text(message.body)
-                                 .Int(message.created_at)
-                                 .Int(message.next_attempt_at)
-                                 .OptionalInt(message.sent_at)
-                                 .Int(message.attempts)
-                                 .Text(message.last_error)));
-  return ReturnedId(rows,
-                    AlreadyExists("store.duplicate",
-                                  "outbox message \"" + message.dedupe_key + "\" already exists"));
+  // A duplicate dedupe_key inserts nothing; an unknown certificate_id fails the statement, so
+  // it runs under a savepoint.
+  return Atomically([&]() -> Result<int64_t> {
+    KYSO_ASSIGN_OR_RETURN(Rows rows,
+                          Exec("INSERT INTO outbox (dedupe_key, channel, recipient, subject, body, "
+                               "created_at, next_attempt_at, sent_at, attempts, last_error, "
+                               "certificate_id, reminder_days) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                               "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                               Params()
+                                   .Text(message.dedupe_key)
+                                   .Text(message.channel)
+                                   .Text(message.recipient)
+                                   .Text(message.subject)
+                                   .Text(message.body)
+                                   .Int(message.created_at)
+                                   .Int(message.next_attempt_at)
+                                   .OptionalInt(message.sent_at)
+                                   .Int(message.attempts)
+                                   .Text(message.last_error)
+                                   .OptionalInt(message.certificate_id)
+                                   .OptionalInt(message.reminder_days)));
+    return ReturnedId(
+        rows, AlreadyExists("store.duplicate",
+                            "outbox message \"" + message.dedupe_key + "\" already exists"));
+  });
+}
+
+Result<std::vector<ReminderEntry>> PostgresTransaction::ListReminders(
+    const ReminderFilter& filter) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  Where where;
+  where.Add("m.certificate_id IS NOT NULL");
+  if (filter.path_prefix) where.Add("o.path LIKE ?").Text(PrefixPattern(*filter.path_prefix));
+  if (filter.owner_id) where.Add("c.owner_id = ?").Int(*filter.owner_id);
+  if (!filter.certificate_ids.empty()) {
+    std::string in = "m.certificate_id IN (";
+    for (size_t i = 0; i < filter.certificate_ids.size(); ++i) in += i == 0 ? "?" : ", ?";
+    Params& params = where.Add(in + ")");
+    for (int64_t id : filter.certificate_ids) params.Int(id);
+  }
+  if (filter.reminder_days) where.Add("m.reminder_days = ?").Int(*filter.reminder_days);
+  if (filter.state) {
+    KYSO_ASSIGN_OR_RETURN(std::string condition, ReminderStateCondition(*filter.state));
+    where.Add(condition);
+  }
+  if (filter.sent_from) where.Add("m.sent_at >= ?").Int(*filter.sent_from);
+  if (filter.sent_before) where.Add("m.sent_at < ?").Int(*filter.sent_before);
+  where.Add("m.id > ?").Int(filter.after_id);
+  Limit(where.params, filter.limit);
+  KYSO_ASSIGN_OR_RETURN(Rows rows, Exec(std::string("SELECT ") + kReminderColumns +
+                                            kReminderTables + where.sql + " ORDER BY m.id LIMIT ?",
+                                        where.params));
+  std::vector<ReminderEntry> reminders;
+  reminders.reserve(static_cast<size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) reminders.push_back(ReadReminder(rows[i]));
+  return reminders;
 }
 
 Result<std::vector<OutboxMessage>> PostgresTransaction::ListDueOutboxMessages(UnixSeconds at,
@@ -2692,6 +2810,76 @@ Result<std::vector<OutboxMessage>> PostgresTransaction::ListDueOutboxMessages(Un
   messages.reserve(static_cast<size_t>(rows.size()));
   for (int i = 0; i < rows.size(); ++i) messages.push_back(ReadOutboxMessage(rows[i]));
   return messages;
+}
+
+// --- request attachments ---
+
+AttachmentRecord ReadAttachment(const Row& row) {
+  AttachmentRecord a;
+  a.id = row.Int(0);
+  a.request_id = row.Int(1);
+  a.filename = row.Text(2);
+  a.content_type = row.Text(3);
+  a.size = row.Int(4);
+  a.sha256 = row.Text(5);
+  a.created_by = row.Text(6);
+  a.created_at = row.Int(7);
+  return a;
+}
+
+Result<int64_t> PostgresTransaction::InsertAttachment(const AttachmentRecord& attachment) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  return Atomically([&]() -> Result<int64_t> {
+    KYSO_ASSIGN_OR_RETURN(
+        Rows rows, Exec("INSERT INTO request_attachments (request_id, filename, content_type, "
+                        "size, sha256, created_by, created_at, data) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        Params()
+                            .Int(attachment.request_id)
+                            .Text(attachment.filename)
+                            .Text(attachment.content_type)
+                            .Int(attachment.size)
+                            .Text(attachment.sha256)
+                            .Text(attachment.created_by)
+                            .Int(attachment.created_at)
+                            .Blob(attachment.data)));
+    return ReturnedId(rows, Internal("store.io", "INSERT returned no id"));
+  });
+}
+
+Result<AttachmentRecord> PostgresTransaction::GetAttachment(int64_t id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Rows rows, Exec(std::string("SELECT ") + kAttachmentColumns +
+                                            ", data FROM request_attachments WHERE id = ?",
+                                        Params().Int(id)));
+  if (rows.empty()) {
+    return NotFound("store.not_found", "no attachment with id " + std::to_string(id));
+  }
+  AttachmentRecord a = ReadAttachment(rows[0]);
+  a.data = rows[0].Blob(kAttachmentDataColumn);
+  return a;
+}
+
+Result<std::vector<AttachmentRecord>> PostgresTransaction::ListAttachments(int64_t request_id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Rows rows, Exec(std::string("SELECT ") + kAttachmentColumns +
+                                            " FROM request_attachments WHERE request_id = ? "
+                                            "ORDER BY id",
+                                        Params().Int(request_id)));
+  std::vector<AttachmentRecord> out;
+  out.reserve(static_cast<size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) out.push_back(ReadAttachment(rows[i]));
+  return out;
+}
+
+Status PostgresTransaction::DeleteAttachment(int64_t id) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(Rows deleted,
+                        Exec("DELETE FROM request_attachments WHERE id = ?", Params().Int(id)));
+  if (deleted.affected() == 0) {
+    return NotFound("store.not_found", "no attachment with id " + std::to_string(id));
+  }
+  return Status::Ok();
 }
 
 Status PostgresTransaction::MarkOutboxSent(int64_t id, UnixSeconds at) {

@@ -342,6 +342,58 @@ TEST_F(PostgresStoreTest, RecordsAppliedMigrations) {
             std::to_string(PostgresSchemaVersion()) + "\n");
 }
 
+// Migration 4 numbers the tokens written before it and links the reminders queued before it to
+// their certificates (from the dedupe keys); malformed or dangling keys stay unlinked.
+TEST_F(PostgresStoreTest, MigratesVersionThreeTokensAndReminders) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  int64_t cert = 0;
+  {
+    auto tx = db->Begin(TransactionMode::kWrite);
+    ASSERT_TRUE(tx.ok());
+    const int64_t ca = (*tx)->InsertCa(MakeCa("issuing")).value();
+    cert = (*tx)->InsertCertificate(MakeCert(ca, "0A01")).value();
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+  db.reset();
+  // Back to version 3: what migration 4 added, dropped.
+  Psql(
+      "DROP TABLE request_attachments; DROP INDEX outbox_certificate; "
+      "ALTER TABLE outbox DROP COLUMN certificate_id, DROP COLUMN reminder_days; "
+      "DROP INDEX access_tokens_account_kind; DROP INDEX access_tokens_id; "
+      "ALTER TABLE access_tokens DROP COLUMN id; DELETE FROM schema_migrations WHERE version >= 4; "
+      "INSERT INTO accounts VALUES (1, 'an', 'An', 'subscriber', NULL, NULL, '', '', false, 0, 1); "
+      "INSERT INTO access_tokens VALUES ('aa01', 1, 'api', 'first', '', 10, 9999999999, false); "
+      "INSERT INTO access_tokens VALUES ('bb02', 1, 'api', 'second', '', 20, 9999999999, false); "
+      "INSERT INTO outbox VALUES (1, 'expiry:" +
+      std::to_string(cert) +
+      ":30', 'email', 'a@b.vn', 's', 'b', 0, 0, NULL, 0, ''); "
+      "INSERT INTO outbox VALUES (2, 'expiry:" +
+      std::to_string(cert) +
+      ":30d', 'email', 'a@b.vn', 's', 'b', 0, 0, NULL, 0, ''); "
+      "INSERT INTO outbox VALUES (3, 'expiry:999:60', 'email', 'a@b.vn', 's', 'b', 0, 0, NULL, 0, "
+      "''); "
+      "INSERT INTO outbox VALUES (4, 'overdue:7', 'email', 'a@b.vn', 's', 'b', 0, 0, NULL, 0, "
+      "'');");
+  db = Open();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->schema_version(), PostgresSchemaVersion());
+  auto tx = db->Begin(TransactionMode::kRead);
+  ASSERT_TRUE(tx.ok());
+  auto tokens = (*tx)->ListAccessTokens(1, "api", 0, 10);
+  ASSERT_TRUE(tokens.ok()) << tokens.status().ToString();
+  ASSERT_EQ(tokens->size(), 2u);
+  EXPECT_GT((*tokens)[0].id, 0);
+  EXPECT_NE((*tokens)[0].id, (*tokens)[1].id);
+  auto reminders = (*tx)->ListReminders({});
+  ASSERT_TRUE(reminders.ok()) << reminders.status().ToString();
+  ASSERT_EQ(reminders->size(), 1u);
+  EXPECT_EQ(reminders->front().message.id, 1);
+  EXPECT_EQ(reminders->front().message.certificate_id, cert);
+  EXPECT_EQ(reminders->front().message.reminder_days, 30);
+  EXPECT_EQ(reminders->front().serial_hex, "0A01");
+}
+
 TEST_F(PostgresStoreTest, NodesStartingAtOnceMigrateOnce) {
   std::vector<std::thread> threads;
   std::atomic<int> opened{0};

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "store/registry_sql.h"
 #include "store/revocation_reason.h"
 #include "store/signing_keys_schema.h"
 
@@ -370,6 +371,60 @@ CREATE INDEX certificates_expiring ON certificates(status, not_after, organizati
     // Server-held signing keys: their owner body and the accounts it authorized; the same text
     // as PostgreSQL's migration 3 (store/signing_keys_schema.h).
     {5, "server-held signing keys: owner body and authorized accounts", kSigningKeysSchema},
+    // Issue 12, the portal's account and expiry views. Tokens get a row id, so that a token is
+    // listed and revoked by a number that says nothing of its secret (the hash is a credential's
+    // fingerprint and stays out of URLs and pages); SQLite cannot add a key column to a table,
+    // so the table is rebuilt (nothing references it). Expiry reminders name their certificate
+    // and window in columns, filled in for those queued before from their dedupe keys
+    // ("expiry:<certificate id>:<days>"), so the officer's view is one indexed join.
+    {6, "token ids; expiry reminders name their certificate; request attachments", R"sql(
+CREATE TABLE access_tokens_v6 (
+  id         INTEGER PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  kind       TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  csrf_hash  TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked    INTEGER NOT NULL
+);
+INSERT INTO access_tokens_v6 (token_hash, account_id, kind, name, csrf_hash, created_at,
+                              expires_at, revoked)
+  SELECT token_hash, account_id, kind, name, csrf_hash, created_at, expires_at, revoked
+  FROM access_tokens ORDER BY created_at, token_hash;
+DROP TABLE access_tokens;
+ALTER TABLE access_tokens_v6 RENAME TO access_tokens;
+CREATE INDEX access_tokens_expires ON access_tokens(expires_at);
+CREATE INDEX access_tokens_account ON access_tokens(account_id, kind, id);
+
+ALTER TABLE outbox ADD COLUMN certificate_id INTEGER REFERENCES certificates(id);
+ALTER TABLE outbox ADD COLUMN reminder_days INTEGER;
+UPDATE outbox SET
+  certificate_id = CAST(substr(dedupe_key, 8, instr(substr(dedupe_key, 8), ':') - 1) AS INTEGER),
+  reminder_days = CAST(substr(dedupe_key, 8 + instr(substr(dedupe_key, 8), ':')) AS INTEGER)
+  WHERE dedupe_key GLOB 'expiry:[0-9]*:[0-9]*'
+    AND substr(dedupe_key, 8, instr(substr(dedupe_key, 8), ':') - 1) NOT GLOB '*[^0-9]*'
+    AND substr(dedupe_key, 8 + instr(substr(dedupe_key, 8), ':')) NOT GLOB '*[^0-9]*'
+    AND CAST(substr(dedupe_key, 8, instr(substr(dedupe_key, 8), ':') - 1) AS INTEGER)
+        IN (SELECT id FROM certificates);
+CREATE INDEX outbox_certificate ON outbox(certificate_id, id) WHERE certificate_id IS NOT NULL;
+
+-- Documents attached to requests (a few MiB each, a few per request): their own table, so that
+-- request rows and lists never carry them.
+CREATE TABLE request_attachments (
+  id           INTEGER PRIMARY KEY,
+  request_id   INTEGER NOT NULL REFERENCES requests(id),
+  filename     TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size         INTEGER NOT NULL,
+  sha256       TEXT NOT NULL,
+  data         BLOB NOT NULL,
+  created_by   TEXT NOT NULL,
+  created_at   INTEGER NOT NULL
+);
+CREATE INDEX request_attachments_request ON request_attachments(request_id, id);
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion =
@@ -1152,7 +1207,7 @@ AccountRecord ReadAccount(const Statement& row) {
 }
 
 constexpr const char* kAccessTokenColumns =
-    "token_hash, account_id, kind, name, csrf_hash, created_at, expires_at, revoked";
+    "token_hash, account_id, kind, name, csrf_hash, created_at, expires_at, revoked, id";
 
 AccessTokenRecord ReadAccessToken(const Statement& row) {
   AccessTokenRecord token;
@@ -1164,6 +1219,7 @@ AccessTokenRecord ReadAccessToken(const Statement& row) {
   token.created_at = row.ColumnInt(5);
   token.expires_at = row.ColumnInt(6);
   token.revoked = row.ColumnInt(7) != 0;
+  token.id = row.ColumnInt(8);
   return token;
 }
 
@@ -1245,7 +1301,7 @@ RequestEventRecord ReadRequestEvent(const Statement& row) {
 
 constexpr const char* kOutboxColumns =
     "id, dedupe_key, channel, recipient, subject, body, created_at, next_attempt_at, sent_at, "
-    "attempts, last_error";
+    "attempts, last_error, certificate_id, reminder_days";
 
 OutboxMessage ReadOutboxMessage(const Statement& row) {
   OutboxMessage message;
@@ -1260,7 +1316,20 @@ OutboxMessage ReadOutboxMessage(const Statement& row) {
   message.sent_at = row.ColumnOptionalInt(8);
   message.attempts = row.ColumnInt(9);
   message.last_error = row.ColumnText(10);
+  message.certificate_id = row.ColumnOptionalInt(11);
+  message.reminder_days = row.ColumnOptionalInt(12);
   return message;
+}
+
+ReminderEntry ReadReminder(const Statement& row) {
+  ReminderEntry entry;
+  entry.message = ReadOutboxMessage(row);
+  const int c = kReminderCertificateColumn;
+  entry.serial_hex = row.ColumnText(c);
+  entry.common_name = row.ColumnText(c + 1);
+  entry.not_after = row.ColumnInt(c + 2);
+  entry.organization_id = row.ColumnOptionalInt(c + 3);
+  return entry;
 }
 
 FilterSql BuildOrganizationFilter(const OrganizationFilter& filter) {
@@ -1433,6 +1502,9 @@ class SqliteTransaction final : public Transaction {
 
   Status InsertAccessToken(const AccessTokenRecord& token) override;
   Result<AccessTokenRecord> GetAccessToken(std::string_view token_hash) override;
+  Result<AccessTokenRecord> GetAccessTokenById(int64_t id) override;
+  Result<std::vector<AccessTokenRecord>> ListAccessTokens(int64_t account_id, std::string_view kind,
+                                                          int64_t after_id, int64_t limit) override;
   Status RevokeAccessToken(std::string_view token_hash) override;
   Result<int64_t> DeleteExpiredAccessTokens(UnixSeconds at) override;
 
@@ -1446,6 +1518,10 @@ class SqliteTransaction final : public Transaction {
   Status UpdateRequest(const RequestRecord& request) override;
   Result<std::vector<RequestRecord>> ListRequests(const RequestFilter& filter) override;
   Result<int64_t> CountRequests(const RequestFilter& filter) override;
+  Result<int64_t> InsertAttachment(const AttachmentRecord& attachment) override;
+  Result<AttachmentRecord> GetAttachment(int64_t id) override;
+  Result<std::vector<AttachmentRecord>> ListAttachments(int64_t request_id) override;
+  Status DeleteAttachment(int64_t id) override;
   Result<int64_t> InsertRequestEvent(const RequestEventRecord& event) override;
   Result<std::vector<RequestEventRecord>> ListRequestEvents(int64_t request_id) override;
 
@@ -1455,6 +1531,7 @@ class SqliteTransaction final : public Transaction {
 
   Result<int64_t> InsertOutboxMessage(const OutboxMessage& message) override;
   Result<std::vector<OutboxMessage>> ListDueOutboxMessages(UnixSeconds at, int64_t limit) override;
+  Result<std::vector<ReminderEntry>> ListReminders(const ReminderFilter& filter) override;
   Status MarkOutboxSent(int64_t id, UnixSeconds at) override;
   Status MarkOutboxFailed(int64_t id, std::string_view error, UnixSeconds next_attempt_at) override;
 
@@ -2514,6 +2591,35 @@ Result<AccessTokenRecord> SqliteTransaction::GetAccessToken(std::string_view tok
   return ReadAccessToken(select);
 }
 
+Result<AccessTokenRecord> SqliteTransaction::GetAccessTokenById(int64_t id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Statement select, Prepare(std::string("SELECT ") + kAccessTokenColumns +
+                                                  " FROM access_tokens WHERE id = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(id).Step());
+  if (!row) return NotFound("store.not_found", "no access token with id " + std::to_string(id));
+  return ReadAccessToken(select);
+}
+
+Result<std::vector<AccessTokenRecord>> SqliteTransaction::ListAccessTokens(int64_t account_id,
+                                                                           std::string_view kind,
+                                                                           int64_t after_id,
+                                                                           int64_t limit) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  // One range of access_tokens_account (account_id, kind, id), already in id order.
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kAccessTokenColumns +
+                                " FROM access_tokens WHERE account_id = ? AND kind = ? AND id > ? "
+                                "ORDER BY id LIMIT ?"));
+  select.Int(account_id).Text(kind).Int(after_id).Int(limit);
+  std::vector<AccessTokenRecord> tokens;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    tokens.push_back(ReadAccessToken(select));
+  }
+  return tokens;
+}
+
 Status SqliteTransaction::RevokeAccessToken(std::string_view token_hash) {
   KYSO_RETURN_IF_ERROR(CheckWritable());
   KYSO_ASSIGN_OR_RETURN(Statement update,
@@ -2804,8 +2910,8 @@ Result<int64_t> SqliteTransaction::InsertOutboxMessage(const OutboxMessage& mess
   KYSO_ASSIGN_OR_RETURN(
       Statement insert,
       Prepare("INSERT INTO outbox (dedupe_key, channel, recipient, subject, body, created_at, "
-              "next_attempt_at, sent_at, attempts, last_error) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+              "next_attempt_at, sent_at, attempts, last_error, certificate_id, reminder_days) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   insert.Text(message.dedupe_key)
       .Text(message.channel)
       .Text(message.recipient)
@@ -2815,7 +2921,9 @@ Result<int64_t> SqliteTransaction::InsertOutboxMessage(const OutboxMessage& mess
       .Int(message.next_attempt_at)
       .OptionalInt(message.sent_at)
       .Int(message.attempts)
-      .Text(message.last_error);
+      .Text(message.last_error)
+      .OptionalInt(message.certificate_id)
+      .OptionalInt(message.reminder_days);
   KYSO_RETURN_IF_ERROR(insert.Run().WithContext("outbox message " + message.dedupe_key));
   return sqlite3_last_insert_rowid(connection_->db());
 }
@@ -2837,6 +2945,128 @@ Result<std::vector<OutboxMessage>> SqliteTransaction::ListDueOutboxMessages(Unix
     messages.push_back(ReadOutboxMessage(select));
   }
   return messages;
+}
+
+Result<std::vector<ReminderEntry>> SqliteTransaction::ListReminders(const ReminderFilter& filter) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  FilterSql sql;
+  AddCondition(sql, "m.certificate_id IS NOT NULL");
+  if (filter.path_prefix) {
+    const std::string condition = PrefixRange(sql, "o.path", *filter.path_prefix);
+    AddCondition(sql, condition);
+  }
+  if (filter.owner_id) {
+    AddCondition(sql, "c.owner_id = ?");
+    sql.params.emplace_back(*filter.owner_id);
+  }
+  if (!filter.certificate_ids.empty()) {
+    std::string in = "m.certificate_id IN (";
+    for (size_t i = 0; i < filter.certificate_ids.size(); ++i) {
+      in += i == 0 ? "?" : ", ?";
+      sql.params.emplace_back(filter.certificate_ids[i]);
+    }
+    AddCondition(sql, in + ")");
+  }
+  if (filter.reminder_days) {
+    AddCondition(sql, "m.reminder_days = ?");
+    sql.params.emplace_back(*filter.reminder_days);
+  }
+  if (filter.state) {
+    KYSO_ASSIGN_OR_RETURN(std::string condition, ReminderStateCondition(*filter.state));
+    AddCondition(sql, condition);
+  }
+  if (filter.sent_from) {
+    AddCondition(sql, "m.sent_at >= ?");
+    sql.params.emplace_back(*filter.sent_from);
+  }
+  if (filter.sent_before) {
+    AddCondition(sql, "m.sent_at < ?");
+    sql.params.emplace_back(*filter.sent_before);
+  }
+  AddCondition(sql, "m.id > ?");
+  sql.params.emplace_back(filter.after_id);
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kReminderColumns + kReminderTables +
+                                sql.where + " ORDER BY m.id LIMIT ?"));
+  BindFilter(select, sql);
+  select.Int(filter.limit);
+  std::vector<ReminderEntry> reminders;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    reminders.push_back(ReadReminder(select));
+  }
+  return reminders;
+}
+
+// --- request attachments ---
+
+AttachmentRecord ReadAttachment(const Statement& row) {
+  AttachmentRecord a;
+  a.id = row.ColumnInt(0);
+  a.request_id = row.ColumnInt(1);
+  a.filename = row.ColumnText(2);
+  a.content_type = row.ColumnText(3);
+  a.size = row.ColumnInt(4);
+  a.sha256 = row.ColumnText(5);
+  a.created_by = row.ColumnText(6);
+  a.created_at = row.ColumnInt(7);
+  return a;
+}
+
+Result<int64_t> SqliteTransaction::InsertAttachment(const AttachmentRecord& attachment) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(
+      Statement insert,
+      Prepare("INSERT INTO request_attachments (request_id, filename, content_type, size, sha256, "
+              "created_by, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  insert.Int(attachment.request_id)
+      .Text(attachment.filename)
+      .Text(attachment.content_type)
+      .Int(attachment.size)
+      .Text(attachment.sha256)
+      .Text(attachment.created_by)
+      .Int(attachment.created_at)
+      .Blob(attachment.data);
+  KYSO_RETURN_IF_ERROR(
+      insert.Run().WithContext("attachment of request " + std::to_string(attachment.request_id)));
+  return sqlite3_last_insert_rowid(connection_->db());
+}
+
+Result<AttachmentRecord> SqliteTransaction::GetAttachment(int64_t id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Statement select, Prepare(std::string("SELECT ") + kAttachmentColumns +
+                                                  ", data FROM request_attachments WHERE id = ?"));
+  KYSO_ASSIGN_OR_RETURN(bool row, select.Int(id).Step());
+  if (!row) return NotFound("store.not_found", "no attachment with id " + std::to_string(id));
+  AttachmentRecord a = ReadAttachment(select);
+  a.data = select.ColumnBlob(kAttachmentDataColumn);
+  return a;
+}
+
+Result<std::vector<AttachmentRecord>> SqliteTransaction::ListAttachments(int64_t request_id) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare(std::string("SELECT ") + kAttachmentColumns +
+                                " FROM request_attachments WHERE request_id = ? ORDER BY id"));
+  select.Int(request_id);
+  std::vector<AttachmentRecord> out;
+  while (true) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    out.push_back(ReadAttachment(select));
+  }
+  return out;
+}
+
+Status SqliteTransaction::DeleteAttachment(int64_t id) {
+  KYSO_RETURN_IF_ERROR(CheckWritable());
+  KYSO_ASSIGN_OR_RETURN(Statement drop, Prepare("DELETE FROM request_attachments WHERE id = ?"));
+  KYSO_RETURN_IF_ERROR(drop.Int(id).Run());
+  if (Changes() == 0) {
+    return NotFound("store.not_found", "no attachment with id " + std::to_string(id));
+  }
+  return Status::Ok();
 }
 
 Status SqliteTransaction::MarkOutboxSent(int64_t id, UnixSeconds at) {
