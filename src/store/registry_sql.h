@@ -5,8 +5,10 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
+#include "store/store.h"
 
 namespace kyso::store {
 
@@ -36,5 +38,37 @@ inline Result<std::string> ReminderStateCondition(std::string_view state) {
 inline constexpr const char* kAttachmentColumns =
     "id, request_id, filename, content_type, size, sha256, created_by, created_at";
 inline constexpr int kAttachmentDataColumn = 8;
+
+// The bucket expression and range condition of Transaction::CountCertificatesInPeriods over
+// `c`: the bucket is how many bounds the time reaches (1 for the first period), written with
+// the bounds as integer literals (server-computed numbers, never caller text). `bool_to_int`
+// turns a comparison into 0/1: "" in SQLite, "::int" in PostgreSQL.
+struct PeriodSql {
+  std::string bucket;
+  std::string range;
+};
+inline Result<PeriodSql> BuildPeriodSql(Transaction::CertificateTime field,
+                                        const std::vector<UnixSeconds>& bounds,
+                                        std::string_view bool_to_int) {
+  if (bounds.size() < 2) {
+    return InvalidArgument("store.invalid_record", "periods need at least two bounds");
+  }
+  for (size_t i = 1; i < bounds.size(); ++i) {
+    if (bounds[i] <= bounds[i - 1]) {
+      return InvalidArgument("store.invalid_record", "period bounds must ascend");
+    }
+  }
+  const std::string column =
+      field == Transaction::CertificateTime::kIssuedAt ? "c.issued_at" : "c.revoked_at";
+  PeriodSql out;
+  for (size_t i = 0; i + 1 < bounds.size(); ++i) {
+    if (i > 0) out.bucket += " + ";
+    out.bucket +=
+        "(" + column + " >= " + std::to_string(bounds[i]) + ")" + std::string(bool_to_int);
+  }
+  out.range = column + " >= " + std::to_string(bounds.front()) + " AND " + column + " < " +
+              std::to_string(bounds.back());
+  return out;
+}
 
 }  // namespace kyso::store

@@ -539,6 +539,43 @@ TEST_P(RegistryStoreTest, ListsCertificatesOfASubtree) {
   EXPECT_TRUE(ids("/999999/").empty());
 }
 
+TEST_P(RegistryStoreTest, CountsCertificatesPerPeriodInOnePass) {
+  auto tx = Write();
+  const int64_t ca = *tx->InsertCa(MakeCa());
+  const int64_t body = AddOrganization(*tx, "Sở Tài chính");
+  const int64_t other = AddOrganization(*tx, "Sở Y tế");
+  // Issued at kNow + offset: two before the first period, three in the first, one on the
+  // second's lower bound, one on the last bound (outside), one of another body.
+  int serial = 0;
+  auto add = [&](int64_t org, int64_t offset) {
+    CertificateRecord c = MakeCert(ca, "B" + std::to_string(++serial), org, kNow + 86400);
+    c.issued_at = kNow + offset;
+    return *tx->InsertCertificate(c);
+  };
+  for (int64_t offset : {-5, -1, 0, 3, 9, 10, 30}) add(body, offset);
+  add(other, 3);
+  ASSERT_TRUE(tx->Commit().ok());
+
+  using Time = Transaction::CertificateTime;
+  const std::vector<UnixSeconds> bounds = {kNow, kNow + 10, kNow + 20, kNow + 30};
+  CertificateFilter mine;
+  mine.organization_id = body;
+  auto counts = Read()->CountCertificatesInPeriods(mine, Time::kIssuedAt, bounds);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(*counts, (std::vector<int64_t>{3, 1, 0}));
+  counts = Read()->CountCertificatesInPeriods(CertificateFilter{}, Time::kIssuedAt, bounds);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(*counts, (std::vector<int64_t>{4, 1, 0}));
+  // None revoked yet.
+  counts = Read()->CountCertificatesInPeriods(mine, Time::kRevokedAt, bounds);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(*counts, (std::vector<int64_t>{0, 0, 0}));
+  // Bounds that do not ascend are refused.
+  auto bad = Read()->CountCertificatesInPeriods(mine, Time::kIssuedAt, {kNow, kNow});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().id(), "store.invalid_record");
+}
+
 TEST_P(RegistryStoreTest, InsertsAndReadsPeople) {
   auto tx = Write();
   const int64_t root = AddOrganization(*tx, "Bộ Tài chính");

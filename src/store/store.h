@@ -63,6 +63,13 @@ class Transaction {
   virtual Result<std::vector<CertificateRecord>> ListCertificates(
       const CertificateFilter& filter) = 0;
   virtual Result<int64_t> CountCertificates(const CertificateFilter& filter) = 0;
+  // Certificates matching `filter` whose issue (or revocation) time lies in [bounds[i],
+  // bounds[i+1]), one count per period, in one pass over the table (the dashboard's months: 24
+  // separate counts of a subtree each re-read its rows). `bounds` ascending, at least two.
+  enum class CertificateTime { kIssuedAt, kRevokedAt };
+  virtual Result<std::vector<int64_t>> CountCertificatesInPeriods(
+      const CertificateFilter& filter, CertificateTime field,
+      const std::vector<UnixSeconds>& bounds) = 0;
 
   // Marks the certificate revoked and assigns it the CA's next revocation_seq, which it
   // returns. One row update: the cost does not depend on how many are already revoked. The

@@ -356,8 +356,10 @@ TEST_F(PostgresStoreTest, MigratesVersionThreeTokensAndReminders) {
     ASSERT_TRUE((*tx)->Commit().ok());
   }
   db.reset();
-  // Back to version 3: what migration 4 added, dropped.
+  // Back to version 3: what migrations 5 and 4 added, dropped.
   Psql(
+      "DROP INDEX certificates_issued_at; DROP INDEX certificates_revoked_at; "
+      "DROP INDEX certificates_status; "
       "DROP TABLE request_attachments; DROP INDEX outbox_certificate; "
       "ALTER TABLE outbox DROP COLUMN certificate_id, DROP COLUMN reminder_days; "
       "DROP INDEX access_tokens_account_kind; DROP INDEX access_tokens_id; "

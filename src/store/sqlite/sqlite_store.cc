@@ -425,6 +425,15 @@ CREATE TABLE request_attachments (
 );
 CREATE INDEX request_attachments_request ON request_attachments(request_id, id);
 )sql"},
+    {7, "indexes for counts by issue and revocation time", R"sql(
+-- The dashboard counts certificates by status, and issued and revoked per month over the last
+-- year: without these, each of its 26 counts read the whole table (35 s in all at 900,000
+-- certificates on SQLite).
+CREATE INDEX certificates_issued_at ON certificates(issued_at, organization_id);
+CREATE INDEX certificates_revoked_at ON certificates(revoked_at, organization_id)
+  WHERE revoked_at IS NOT NULL;
+CREATE INDEX certificates_status ON certificates(status, not_after, not_before, organization_id);
+)sql"},
 };
 
 constexpr int kLatestSchemaVersion =
@@ -1452,6 +1461,9 @@ class SqliteTransaction final : public Transaction {
       std::string_view serial_hex) override;
   Result<std::vector<CertificateRecord>> ListCertificates(const CertificateFilter& filter) override;
   Result<int64_t> CountCertificates(const CertificateFilter& filter) override;
+  Result<std::vector<int64_t>> CountCertificatesInPeriods(
+      const CertificateFilter& filter, CertificateTime field,
+      const std::vector<UnixSeconds>& bounds) override;
   Result<int64_t> MarkRevoked(int64_t certificate_id, const Revocation& revocation) override;
   Result<std::vector<RevokedEntry>> ListRevoked(int64_t ca_id, int64_t after_seq) override;
   Result<int64_t> MaxRevocationSeq(int64_t ca_id) override;
@@ -1924,6 +1936,28 @@ Result<int64_t> SqliteTransaction::CountCertificates(const CertificateFilter& fi
   BindFilter(select, sql);
   KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
   return row ? select.ColumnInt(0) : 0;
+}
+
+Result<std::vector<int64_t>> SqliteTransaction::CountCertificatesInPeriods(
+    const CertificateFilter& filter, CertificateTime field,
+    const std::vector<UnixSeconds>& bounds) {
+  KYSO_RETURN_IF_ERROR(CheckOpen());
+  KYSO_ASSIGN_OR_RETURN(PeriodSql periods, BuildPeriodSql(field, bounds, /*bool_to_int=*/""));
+  FilterSql sql = BuildFilter(filter);
+  AddCondition(sql, periods.range);
+  KYSO_ASSIGN_OR_RETURN(Statement select,
+                        Prepare("SELECT " + periods.bucket + ", count(*) FROM certificates c" +
+                                sql.where + " GROUP BY 1"));
+  BindFilter(select, sql);
+  std::vector<int64_t> counts(bounds.size() - 1, 0);
+  for (;;) {
+    KYSO_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    const int64_t bucket = select.ColumnInt(0) - 1;  // value >= bounds[0] counts 1
+    if (bucket >= 0 && bucket < static_cast<int64_t>(counts.size()))
+      counts[bucket] = select.ColumnInt(1);
+  }
+  return counts;
 }
 
 Result<int64_t> SqliteTransaction::MarkRevoked(int64_t certificate_id,
