@@ -799,6 +799,7 @@ int Run(int argc, char** argv) {
   AddVerify(app, g, rc);
   AddAccount(app, g, rc);
   AddCalendar(app, g, rc);
+  AddToken(app, g, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
