@@ -17,16 +17,8 @@ KYSO=$1
 source "$(dirname "$0")/lib.sh"
 TESTDATA=${KYSO_TESTDATA_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/testdata}
 PDF=$TESTDATA/pdf/cong-van.pdf
-MODULE=/usr/lib/softhsm/libsofthsm2.so
-WORK=$(mktemp -d /tmp/kyso-sign-token-XXXXXX)
-SERVER_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
-  wait 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-cd "$WORK"
+MODULE=$SOFTHSM_MODULE
+enter_work_dir kyso-sign-token
 DATA=$WORK/data
 export KYSO_DATA=$DATA
 unset KYSO_PASSPHRASE_FILE KYSO_PIN_FILE KYSO_PKCS11_MODULE
@@ -41,11 +33,7 @@ if [ -n "$missing" ] || [ ! -f "$PDF" ] || [ ! -f "$MODULE" ]; then
 fi
 
 # --- a token in a temporary SoftHSM configuration ------------------------------------------
-mkdir tokens
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
-  "$WORK/tokens" > softhsm2.conf
-export SOFTHSM2_CONF=$WORK/softhsm2.conf
-softhsm2-util --init-token --free --label kyso-signer --so-pin 5678 --pin 1234 >/dev/null 2>&1 &&
+softhsm_token kyso-signer 5678 1234 &&
   ok "SoftHSM token kyso-signer" || not_ok "SoftHSM token kyso-signer"
 echo 1234 > pin.txt
 echo 0000 > wrong-pin.txt
