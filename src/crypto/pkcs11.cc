@@ -16,6 +16,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <p11-kit/pkcs11.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -118,6 +119,16 @@ std::string Trimmed(const unsigned char* text, size_t size) {
 
 // --- Modules -------------------------------------------------------------------------------
 
+// How many times this process is a fork child, counted by a pthread_atfork handler.
+std::atomic<uint64_t>& ForksInThisProcess() {
+  static std::atomic<uint64_t> forks{0};
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    ::pthread_atfork(nullptr, nullptr, [] { ForksInThisProcess().fetch_add(1); });
+  });
+  return forks;
+}
+
 // One loaded module, initialized once per process (PKCS#11 v2.40 §5.4: C_Initialize once per
 // application). Calls hold `calls` shared; re-initializing holds it exclusively, so kyso never
 // finalizes a module under its own running operations.
@@ -156,9 +167,13 @@ class Module {
   // In a forked child the parent's sessions and login mean nothing (PKCS#11 v2.40 §5.4.1):
   // initialize again before the first call.
   Status EnsureInitializedInThisProcess() {
-    if (pid_.load() == ::getpid()) return Status::Ok();
+    // An atomic load per operation: pthread_atfork counts forks in the child (a getpid() per
+    // signature was measurable).
+    if (forks_seen_.load(std::memory_order_acquire) == ForksInThisProcess().load()) {
+      return Status::Ok();
+    }
     std::unique_lock lock(calls_);
-    if (pid_.load() == ::getpid()) return Status::Ok();
+    if (forks_seen_.load() == ForksInThisProcess().load()) return Status::Ok();
     return Initialize(true);
   }
 
@@ -186,7 +201,7 @@ class Module {
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
       return Internal("pkcs11.error", path_ + ": C_Initialize returned " + RvName(rv));
     }
-    pid_.store(::getpid());
+    forks_seen_.store(ForksInThisProcess().load(), std::memory_order_release);
     generation_.fetch_add(1);
     return Status::Ok();
   }
@@ -195,7 +210,7 @@ class Module {
   CK_FUNCTION_LIST* f_;
   std::shared_mutex calls_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<pid_t> pid_{0};
+  std::atomic<uint64_t> forks_seen_{0};
 };
 
 Result<std::string> ModulePath(const Pkcs11Uri& uri) {
@@ -876,13 +891,17 @@ class Pkcs11Key final : public Signer {
       KYSO_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, Handle(s));
       CK_FUNCTION_LIST* f = token_->f();
       KYSO_RETURN_IF_ERROR(Check(f->C_SignInit(s.handle, &mech, key), "C_SignInit"));
-      CK_ULONG len = 0;
+      // One call with room for the largest signature kyso makes (RSA-4096: 512 bytes); the
+      // length query of PKCS#11 v2.40 §5.2 only when a token wants more.
       auto* in = const_cast<CK_BYTE_PTR>(data.data());
-      KYSO_RETURN_IF_ERROR(Check(
-          f->C_Sign(s.handle, in, static_cast<CK_ULONG>(data.size()), nullptr, &len), "C_Sign"));
-      out.resize(len);
-      KYSO_RETURN_IF_ERROR(Check(
-          f->C_Sign(s.handle, in, static_cast<CK_ULONG>(data.size()), out.data(), &len), "C_Sign"));
+      out.resize(512);
+      CK_ULONG len = out.size();
+      CK_RV rv = f->C_Sign(s.handle, in, static_cast<CK_ULONG>(data.size()), out.data(), &len);
+      if (rv == CKR_BUFFER_TOO_SMALL) {
+        out.resize(len);
+        rv = f->C_Sign(s.handle, in, static_cast<CK_ULONG>(data.size()), out.data(), &len);
+      }
+      KYSO_RETURN_IF_ERROR(Check(rv, "C_Sign"));
       out.resize(len);
       return Status::Ok();
     });

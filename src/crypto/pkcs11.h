@@ -17,7 +17,8 @@
 // reconnects: it re-initializes the module if needed, finds the token again by label or serial,
 // logs in again and finds its key again, a bounded number of times; while the token is absent it
 // fails with Unavailable pkcs11.token_absent, and the next operation after the token is back
-// succeeds. A forked child re-initializes the module before its first operation (pid check).
+// succeeds. A forked child re-initializes the module before its first operation (a fork
+// counter kept by pthread_atfork).
 //
 // PIN: --pin-file, then the URI's pin-source (file:PATH), then $KYSO_PIN_FILE, then a prompt.
 // The PIN is kept in memory only while the token is open, to log in again after a reconnect, and
