@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  libssl-dev openssl
+  libssl-dev openssl libp11-kit-dev
   libboost-dev curl
   libsqlite3-dev sqlite3
   postgresql-15 libpq-dev
@@ -19,10 +19,12 @@ packages=(
 )
 # `make test` also needs a browser for the portal's end-to-end tests (driven by playwright-core,
 # which downloads no browser of its own); `make fuzz` clang's libFuzzer; `make bench` the load
-# generators it compares with. Node.js is Debian-repackaged 20.x, which includes npm: never
+# generators it compares with. libp11-kit-dev is there for <p11-kit/pkcs11.h> only: kyso dlopens
+# PKCS#11 modules and does not link p11-kit; the tests make SoftHSM2 tokens and check them with
+# OpenSC's pkcs11-tool. Node.js is Debian-repackaged 20.x, which includes npm: never
 # install Debian's `npm` package beside it.
 case "${1:-}" in
-  --test) packages+=(chromium fonts-noto-core) ;;
+  --test) packages+=(chromium fonts-noto-core softhsm2 opensc) ;;
   --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
   --bench) packages+=(wrk apache2-utils libpodofo-utils hyperfine time) ;;
 esac

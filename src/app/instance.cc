@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/files.h"
+#include "crypto/pkcs11.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -380,7 +381,27 @@ Result<std::unique_ptr<Instance>> Instance::Init(const std::string& data_dir,
   ca::CertificateAuthority::Dependencies deps{
       in.db_.get(), in.keys_.get(),  &in.profiles_,         &in.clock_,
       &in.rng_,     in.audit_.get(), in.config_.publication};
-  auto hierarchy = ca::InitializeHierarchy(config.hierarchy, deps, options.actor);
+  ca::KeyGenerator generate;
+  if (init.hsm) {
+    auto uri = crypto::Pkcs11Uri::Parse(*init.hsm);
+    if (!uri.ok()) return fail(uri.status());
+    crypto::Pkcs11Options pkcs11;
+    pkcs11.pin.allow_prompt = options.passphrase.allow_prompt;
+    auto token = crypto::Pkcs11Token::Open(*uri, pkcs11);
+    if (!token.ok()) return fail(token.status());
+    // The stored reference keeps the URI's pin-source, so that later runs find the PIN where
+    // init did (or in KYSO_PIN_FILE).
+    std::string pin_source = uri->pin_source ? "&pin-source=" + *uri->pin_source : "";
+    generate = [token = *token, root = config.hierarchy.root.name, pin_source](
+                   const std::string& name,
+                   const crypto::KeySpec& spec) -> Result<std::optional<ca::GeneratedKey>> {
+      if (name == root) return std::optional<ca::GeneratedKey>();
+      KYSO_ASSIGN_OR_RETURN(auto signer, token->GenerateKey(spec, name));
+      return std::optional<ca::GeneratedKey>(
+          ca::GeneratedKey{signer->key_ref() + pin_source, signer});
+    };
+  }
+  auto hierarchy = ca::InitializeHierarchy(config.hierarchy, deps, options.actor, generate);
   if (!hierarchy.ok()) {
     inst->reset();
     return fail(hierarchy.status());

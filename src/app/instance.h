@@ -76,6 +76,10 @@ class Instance {
     std::optional<std::string> root_key;     // key spec overrides
     std::optional<std::string> issuing_key;
     std::optional<std::string> base_url;
+    // A token (PKCS#11 URI, e.g. pkcs11:token=kyso-ca?module-path=...&pin-source=file:...)
+    // on which the issuing CA, OCSP, TSA and audit keys are generated, sensitive and not
+    // extractable; the root key stays in an encrypted file (kept offline).
+    std::optional<std::string> hsm;
   };
   // Creates the data directory, keys, hierarchy and first CRLs. On any failure everything it
   // created is removed again.

@@ -7,6 +7,7 @@
 #include "base/files.h"
 #include "ca/crl_publisher.h"
 #include "crypto/passphrase.h"
+#include "crypto/pkcs11.h"
 #include "http/client.h"
 #include "ocsp/responder.h"
 #include "tsa/time_stamp_authority.h"
@@ -135,7 +136,60 @@ const Clock& SystemClockForSigning() {
   return clock;
 }
 
-namespace {}  // namespace
+namespace {
+
+Result<std::vector<x509::Certificate>> ReadCertificates(const std::string& file) {
+  KYSO_ASSIGN_OR_RETURN(std::string pem, ReadTextFile(file, 1 << 20));
+  auto all = x509::Certificate::AllFromPem(pem);
+  if (!all.ok()) return all.status().WithContext(file);
+  return std::move(all).value();
+}
+
+// The signer's certificate is the one holding the key, wherever it is in the files: moved to
+// the front. pades.key_mismatch when none holds it.
+Status SignerCertificateFirst(std::vector<x509::Certificate>& certificates,
+                              const crypto::PublicKey& public_key, const std::string& key_source) {
+  auto own = std::find_if(certificates.begin(), certificates.end(),
+                          [&](const auto& c) { return c.public_key().Equals(public_key); });
+  if (own == certificates.end()) {
+    return InvalidArgument("pades.key_mismatch",
+                           "no certificate given matches the private key " + key_source);
+  }
+  std::rotate(certificates.begin(), own, own + 1);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<pades::Credentials> LoadTokenCredentials(const PdfSigningJob& job) {
+  KYSO_ASSIGN_OR_RETURN(crypto::Pkcs11Uri uri, crypto::Pkcs11Uri::Parse(job.key_file.value_or("")));
+  crypto::Pkcs11Options options;
+  options.pin = job.pin;
+  KYSO_ASSIGN_OR_RETURN(auto token, crypto::Pkcs11Token::Open(uri, options));
+  KYSO_ASSIGN_OR_RETURN(std::shared_ptr<const crypto::Signer> signer, token->LoadSigner(uri));
+  std::vector<x509::Certificate> certificates;
+  if (job.certificate_file) {
+    KYSO_ASSIGN_OR_RETURN(certificates, ReadCertificates(*job.certificate_file));
+  } else {
+    // The certificate written next to the key: same CKA_ID (the key reference carries it).
+    KYSO_ASSIGN_OR_RETURN(crypto::Pkcs11Uri ref, crypto::Pkcs11Uri::Parse(signer->key_ref()));
+    KYSO_ASSIGN_OR_RETURN(std::vector<Bytes> ders,
+                          token->CertificatesWithId(ref.id.value_or(Bytes{})));
+    for (const Bytes& der : ders) {
+      KYSO_ASSIGN_OR_RETURN(auto cert, x509::Certificate::FromDer(der));
+      certificates.push_back(std::move(cert));
+    }
+  }
+  if (job.chain_file) {
+    KYSO_ASSIGN_OR_RETURN(auto chain, ReadCertificates(*job.chain_file));
+    certificates.insert(certificates.end(), chain.begin(), chain.end());
+  }
+  KYSO_RETURN_IF_ERROR(
+      SignerCertificateFirst(certificates, signer->public_key(), signer->key_ref()));
+  x509::Certificate certificate = certificates.front();
+  certificates.erase(certificates.begin());
+  return pades::Credentials{std::move(signer), std::move(certificate), std::move(certificates)};
+}
 
 Result<KeyMaterial> LoadKeyMaterial(const PdfSigningJob& job, std::vector<std::string>& warnings) {
   std::optional<crypto::PrivateKey> key;
@@ -154,6 +208,11 @@ Result<KeyMaterial> LoadKeyMaterial(const PdfSigningJob& job, std::vector<std::s
     }
     key.emplace(std::move(contents->key));
   } else {
+    if (job.key_file && crypto::IsPkcs11Uri(*job.key_file)) {
+      return InvalidArgument(
+          "signing.key_on_token",
+          "a key on a token stays there: sign with kyso sign pdf --key " + *job.key_file);
+    }
     if (!job.key_file || !job.certificate_file) {
       return InvalidArgument("signing.no_credentials", "give --key and --cert, or --p12");
     }
@@ -172,26 +231,13 @@ Result<KeyMaterial> LoadKeyMaterial(const PdfSigningJob& job, std::vector<std::s
       warnings.push_back("the private key " + *job.key_file +
                          " is not encrypted; protect it with a passphrase (PKCS#8)");
     }
-    KYSO_ASSIGN_OR_RETURN(std::string cert_pem, ReadTextFile(*job.certificate_file, 1 << 20));
-    auto all = x509::Certificate::AllFromPem(cert_pem);
-    if (!all.ok()) return all.status().WithContext(*job.certificate_file);
-    certificates = std::move(all).value();
+    KYSO_ASSIGN_OR_RETURN(certificates, ReadCertificates(*job.certificate_file));
   }
   if (job.chain_file) {
-    KYSO_ASSIGN_OR_RETURN(std::string chain_pem, ReadTextFile(*job.chain_file, 1 << 20));
-    auto all = x509::Certificate::AllFromPem(chain_pem);
-    if (!all.ok()) return all.status().WithContext(*job.chain_file);
-    certificates.insert(certificates.end(), all->begin(), all->end());
+    KYSO_ASSIGN_OR_RETURN(auto chain, ReadCertificates(*job.chain_file));
+    certificates.insert(certificates.end(), chain.begin(), chain.end());
   }
-  // The signer's certificate is the one holding the key, wherever it is in the files.
-  crypto::PublicKey public_key = key->public_key();
-  auto own = std::find_if(certificates.begin(), certificates.end(),
-                          [&](const auto& c) { return c.public_key().Equals(public_key); });
-  if (own == certificates.end()) {
-    return InvalidArgument("pades.key_mismatch",
-                           "no certificate given matches the private key " + key_source);
-  }
-  std::rotate(certificates.begin(), own, own + 1);
+  KYSO_RETURN_IF_ERROR(SignerCertificateFirst(certificates, key->public_key(), key_source));
   return KeyMaterial{std::move(*key), std::move(certificates)};
 }
 
@@ -215,10 +261,16 @@ std::string SigningKeySetting(const std::string& id) {
 
 Result<PdfSigningResult> SignPdfFile(Instance* instance, PdfSigningJob job) {
   PdfSigningResult result;
-  KYSO_ASSIGN_OR_RETURN(KeyMaterial material, LoadKeyMaterial(job, result.warnings));
-  pades::Credentials credentials =
-      ToCredentials(std::move(material), job.pkcs12_file ? "pkcs12:" + *job.pkcs12_file
-                                                         : "file:" + job.key_file.value_or(""));
+  auto load = [&]() -> Result<pades::Credentials> {
+    if (job.key_file && !job.pkcs12_file && crypto::IsPkcs11Uri(*job.key_file)) {
+      return LoadTokenCredentials(job);
+    }
+    KYSO_ASSIGN_OR_RETURN(KeyMaterial material, LoadKeyMaterial(job, result.warnings));
+    return ToCredentials(std::move(material), job.pkcs12_file
+                                                  ? "pkcs12:" + *job.pkcs12_file
+                                                  : "file:" + job.key_file.value_or(""));
+  };
+  KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, load());
   const Clock& clock = instance ? instance->clock() : SystemClockForSigning();
   job.options.signing_time = clock.Now();
   result.signing_time = job.options.signing_time;

@@ -43,12 +43,15 @@ class LocalValidationServices final : public pades::ValidationServices,
 struct PdfSigningJob {
   std::string input;
   std::string output;
-  // Credentials: an encrypted PKCS#8 key with its certificate (and chain) in PEM, or a PKCS#12.
+  // Credentials: an encrypted PKCS#8 key with its certificate (and chain) in PEM, or a PKCS#12,
+  // or a key on a token named by a PKCS#11 URI in key_file (its certificate from certificate_file
+  // or else the token's certificate object with the key's CKA_ID).
   std::optional<std::string> key_file;
   std::optional<std::string> certificate_file;  // signer first, then its issuers
   std::optional<std::string> chain_file;        // more issuers
   std::optional<std::string> pkcs12_file;
   crypto::PassphraseSource key_passphrase;
+  crypto::PassphraseSource pin;  // the token's user PIN (--pin-file, else the URI's pin-source...)
   std::optional<std::string> image_file;
   std::optional<std::string> font_file;
   std::optional<std::string> tsa_url;
@@ -68,13 +71,18 @@ struct PdfSigningResult {
 [[nodiscard]] Result<PdfSigningResult> SignPdfFile(Instance* instance, PdfSigningJob job);
 
 // A private key and certificates read from the files of a job (PKCS#8 + PEM, or PKCS#12),
-// the signer's certificate first.
+// the signer's certificate first. A key on a token is not material to copy:
+// signing.key_on_token.
 struct KeyMaterial {
   crypto::PrivateKey key;
   std::vector<x509::Certificate> certificates;
 };
 [[nodiscard]] Result<KeyMaterial> LoadKeyMaterial(const PdfSigningJob& job,
                                                   std::vector<std::string>& warnings);
+
+// The credentials of a job whose key_file is a PKCS#11 URI: the key stays on the token.
+// Errors: the pkcs11.* ids of crypto/pkcs11.h, pades.key_mismatch (no certificate for the key).
+[[nodiscard]] Result<pades::Credentials> LoadTokenCredentials(const PdfSigningJob& job);
 
 // The body a server-held key belongs to, and the accounts that body authorized to sign with
 // it (its clerk, văn thư). Stored in the store's signing_keys tables.

@@ -4,9 +4,13 @@
 // All keys are generated and all certificates built in memory first; keys are then written
 // through the KeyStore and everything is recorded in one store transaction. If anything
 // fails, keys already written are removed by the caller's cleanup of a fresh data directory,
-// and the store is unchanged.
+// and the store is unchanged. Keys generated on a token (kyso init --hsm) are the exception:
+// they exist from the start and stay on the token if a later step fails.
 #pragma once
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,9 +57,22 @@ struct Hierarchy {
 // 20 năm" — the provider's certificate is valid for 20 years.
 inline constexpr int kCaValidityDays = 20 * 365 + 5;
 
+// A key generated on a device it never leaves (an HSM through PKCS#11): the reference the
+// store keeps for it and its Signer.
+struct GeneratedKey {
+  std::string key_ref;
+  std::shared_ptr<const crypto::Signer> signer;
+};
+// Where each key of the hierarchy is made. `name` is "root", "issuing" (the CA names),
+// "ocsp-signer", "tsa" or "audit". nullopt: a software key, saved through the KeyStore.
+using KeyGenerator = std::function<Result<std::optional<GeneratedKey>>(
+    const std::string& name, const crypto::KeySpec& spec)>;
+
 // Fails with FailedPrecondition "init.already_initialized" when the store already has a CA.
+// Without `generate` every key is a software key.
 Result<Hierarchy> InitializeHierarchy(const HierarchySpec& spec,
                                       const CertificateAuthority::Dependencies& deps,
-                                      const std::string& actor);
+                                      const std::string& actor,
+                                      const KeyGenerator& generate = nullptr);
 
 }  // namespace kyso::ca

@@ -124,7 +124,13 @@ void AddInit(CLI::App& app, Globals& g, int& rc) {
   cmd->add_option("--root-key", *root_key, "Root key type: rsa:4096, rsa:3072, ec:P-384, ...");
   cmd->add_option("--issuing-key", *issuing_key, "Issuing CA key type");
   cmd->add_option("--base-url", *base_url, "Public base URL embedded in certificates");
-  cmd->callback([&, opts, config, root_key, issuing_key, base_url, no_demo_data]() {
+  auto hsm = std::make_shared<std::string>();
+  cmd->add_option("--hsm", *hsm,
+                  "Generate the issuing CA, OCSP, TSA and audit keys on this token (PKCS#11 URI "
+                  "pkcs11:token=...?module-path=...[&pin-source=file:...]); the root key stays "
+                  "in an encrypted file");
+  cmd->callback([&, opts, config, root_key, issuing_key, base_url, no_demo_data, hsm]() {
+    if (!hsm->empty()) opts->hsm = *hsm;
     if (!config->empty()) opts->config_file = *config;
     if (!root_key->empty()) opts->root_key = *root_key;
     if (!issuing_key->empty()) opts->issuing_key = *issuing_key;
@@ -811,6 +817,7 @@ int Run(int argc, char** argv) {
   AddVerify(app, g, rc);
   AddAccount(app, g, rc);
   AddCalendar(app, g, rc);
+  AddToken(app, g, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

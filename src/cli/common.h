@@ -65,6 +65,8 @@ void AddSign(CLI::App& app, Globals& g, int& rc);
 void AddVerify(CLI::App& app, Globals& g, int& rc);
 // `kyso account ...` (cli/account.cc).
 void AddAccount(CLI::App& app, Globals& g, int& rc);
+// `kyso token list|keygen|import-cert` (cli/token.cc).
+void AddToken(CLI::App& app, Globals& g, int& rc);
 // `kyso calendar set|show` (cli/account.cc).
 void AddCalendar(CLI::App& app, Globals& g, int& rc);
 

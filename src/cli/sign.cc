@@ -12,17 +12,22 @@ namespace {
 
 using nlohmann::ordered_json;
 
-// The key and certificates of a signer: PKCS#8 + PEM, or PKCS#12.
+// The key and certificates of a signer: PKCS#8 + PEM, PKCS#12, or a key on a token.
 struct CredentialArgs {
-  std::string key, cert, chain, p12, key_passphrase_file;
+  std::string key, cert, chain, p12, key_passphrase_file, pin_file;
 
   void AddTo(CLI::App* cmd) {
-    cmd->add_option("--key", key, "Private key, PKCS#8 PEM (encrypted)");
+    cmd->add_option("--key", key,
+                    "Private key, PKCS#8 PEM (encrypted), or a key on a token as a PKCS#11 URI "
+                    "(pkcs11:token=...;object=...?module-path=...)");
     cmd->add_option("--cert", cert, "Signer certificate PEM (may be followed by its chain)");
     cmd->add_option("--chain", chain, "Issuer certificates PEM");
     cmd->add_option("--p12", p12, "PKCS#12 file instead of --key/--cert");
     cmd->add_option("--key-passphrase-file", key_passphrase_file,
                     "File holding the key or PKCS#12 passphrase (else a prompt)");
+    cmd->add_option("--pin-file", pin_file,
+                    "File holding the token's user PIN (else the URI's pin-source, "
+                    "KYSO_PIN_FILE or a prompt)");
   }
   void Fill(app::PdfSigningJob& job, bool allow_prompt) const {
     if (!key.empty()) job.key_file = key;
@@ -31,6 +36,8 @@ struct CredentialArgs {
     if (!p12.empty()) job.pkcs12_file = p12;
     if (!key_passphrase_file.empty()) job.key_passphrase.file = key_passphrase_file;
     job.key_passphrase.allow_prompt = allow_prompt;
+    if (!pin_file.empty()) job.pin.file = pin_file;
+    job.pin.allow_prompt = allow_prompt;
   }
 };
 

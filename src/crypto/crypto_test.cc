@@ -113,6 +113,8 @@ TEST(Random, TestRngIsDeterministic) {
 }  // namespace
 }  // namespace kyso::crypto
 
+#include <cstdlib>
+
 #include "crypto/key_store.h"
 #include "testlib/temp_dir.h"
 
@@ -150,7 +152,10 @@ TEST(FileKeyStore, EncryptsAsksOnceAndRefusesOverwrite) {
       dir.path(), []() -> Result<std::string> { return std::string("sai mật khẩu"); }, 1000);
   EXPECT_EQ(wrong.Load(*ref).status().id(), "key.wrong_passphrase");
   EXPECT_EQ(wrong.Load("file:keys/none.key.pem").status().id(), "keystore.missing");
-  EXPECT_EQ(wrong.Load("pkcs11:token=x").status().id(), "keystore.unsupported_ref");
+  EXPECT_EQ(wrong.Load("mem:issuing").status().id(), "keystore.unsupported_ref");
+  // Keys on tokens (kyso init --hsm) are opened through PKCS#11; this one names no module.
+  ::unsetenv("KYSO_PKCS11_MODULE");
+  EXPECT_EQ(wrong.Load("pkcs11:token=x;object=k").status().id(), "pkcs11.module_unspecified");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "crypto/key_store.h"
 
 #include "base/files.h"
+#include "crypto/pkcs11.h"
 
 namespace kyso::crypto {
 
@@ -43,6 +44,16 @@ Result<std::string> FileKeyStore::Save(const std::string& name, const PrivateKey
 }
 
 Result<std::shared_ptr<const Signer>> FileKeyStore::Load(const std::string& key_ref) {
+  if (IsPkcs11Uri(key_ref)) {
+    // A key kyso init --hsm generated on a token: it stays there; the reference names the token,
+    // the key and the module. The PIN comes from the reference's pin-source, KYSO_PIN_FILE or a
+    // prompt, once per token and process.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = loaded_.find(key_ref); it != loaded_.end()) return it->second;
+    KYSO_ASSIGN_OR_RETURN(auto signer, OpenPkcs11Signer(key_ref, Pkcs11Options{}));
+    loaded_[key_ref] = signer;
+    return signer;
+  }
   if (key_ref.rfind(kFilePrefix, 0) != 0) {
     return InvalidArgument("keystore.unsupported_ref",
                            "this key store holds file keys only, not " + key_ref);

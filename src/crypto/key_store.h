@@ -1,10 +1,12 @@
 // KeyStore: where the CA's private keys live, addressed by a key reference string that the
-// store writes into the database ("file:keys/issuing.key.pem"; a PKCS#11 store will use
-// "pkcs11:token=...;object=...").
+// store writes into the database ("file:keys/issuing.key.pem", or for a key on a token
+// "pkcs11:token=...;serial=...;object=...;id=...;type=private?module-path=...").
 //
 // FileKeyStore keeps each key as encrypted PKCS#8 (RFC 5958, PBES2) with mode 0600, so a CA key
 // never touches disk in plaintext. The passphrase is asked for lazily, once, the first time a
-// key is saved or loaded: read-only commands never prompt.
+// key is saved or loaded: read-only commands never prompt. It also loads keys that
+// `kyso init --hsm` generated on a token (crypto/pkcs11.h): Load opens a pkcs11: reference
+// with the PIN from its pin-source, KYSO_PIN_FILE or a prompt; Save always writes a file.
 //
 // Thread-safety: Load and Save may be called concurrently.
 #pragma once

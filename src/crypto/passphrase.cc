@@ -10,26 +10,27 @@
 
 namespace kyso::crypto {
 
-static Result<std::string> FromFile(const std::string& path) {
+static Result<std::string> FromFile(const std::string& path, const SecretKind& kind) {
   auto text = ReadTextFile(path, 4096);
   if (!text.ok()) {
-    return InvalidArgument("passphrase.file_unreadable",
-                           "cannot read passphrase file: " + text.status().message());
+    return InvalidArgument(kind.id_prefix + "file_unreadable",
+                           "cannot read " + path + ": " + text.status().message());
   }
   std::string pass = *text;
   auto nl = pass.find_first_of("\r\n");
   if (nl != std::string::npos) pass.resize(nl);
-  if (pass.empty())
-    return InvalidArgument("passphrase.empty", "passphrase file " + path + " is empty");
+  if (pass.empty()) return InvalidArgument(kind.id_prefix + "empty", path + " is empty");
   return pass;
 }
 
-static Result<std::string> Prompt(const std::string& prompt) {
+static Status Unavailable(const SecretKind& kind) {
+  return FailedPrecondition(kind.id_prefix + "unavailable",
+                            "no " + kind.what + ": use " + kind.hint);
+}
+
+static Result<std::string> Prompt(const std::string& prompt, const SecretKind& kind) {
   int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    return FailedPrecondition("passphrase.unavailable",
-                              "no passphrase: use --passphrase-file or KYSO_PASSPHRASE_FILE");
-  }
+  if (fd < 0) return Unavailable(kind);
   termios old{};
   bool restore = ::tcgetattr(fd, &old) == 0;
   if (restore) {
@@ -45,20 +46,24 @@ static Result<std::string> Prompt(const std::string& prompt) {
   (void)!::write(fd, "\n", 1);
   if (restore) ::tcsetattr(fd, TCSAFLUSH, &old);
   ::close(fd);
-  if (pass.empty()) return InvalidArgument("passphrase.empty", "empty passphrase");
+  if (pass.empty()) return InvalidArgument(kind.id_prefix + "empty", "nothing was entered");
   return pass;
 }
 
+Result<std::string> ReadSecret(const PassphraseSource& source, const SecretKind& kind,
+                               const std::string& prompt) {
+  if (source.file) return FromFile(*source.file, kind);
+  if (const char* env = std::getenv(kind.env_file.c_str()); env != nullptr && *env != '\0') {
+    return FromFile(env, kind);
+  }
+  if (!source.allow_prompt) return Unavailable(kind);
+  return Prompt(prompt, kind);
+}
+
 Result<std::string> ReadPassphrase(const PassphraseSource& source, const std::string& prompt) {
-  if (source.file) return FromFile(*source.file);
-  if (const char* env = std::getenv("KYSO_PASSPHRASE_FILE"); env != nullptr && *env != '\0') {
-    return FromFile(env);
-  }
-  if (!source.allow_prompt) {
-    return FailedPrecondition("passphrase.unavailable",
-                              "no passphrase: use --passphrase-file or KYSO_PASSPHRASE_FILE");
-  }
-  return Prompt(prompt);
+  static const SecretKind kPassphrase{"KYSO_PASSPHRASE_FILE", "passphrase.", "passphrase",
+                                      "--passphrase-file or KYSO_PASSPHRASE_FILE"};
+  return ReadSecret(source, kPassphrase, prompt);
 }
 
 }  // namespace kyso::crypto

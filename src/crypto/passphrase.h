@@ -21,4 +21,17 @@ struct PassphraseSource {
 // no terminal to prompt on).
 Result<std::string> ReadPassphrase(const PassphraseSource& source, const std::string& prompt);
 
+// The same order for another secret (a token's PIN): `source.file`, then the file named by the
+// environment variable `env_file`, then a prompt. Error ids start with `id_prefix`
+// ("pkcs11.pin_" gives pkcs11.pin_file_unreadable, pkcs11.pin_empty, pkcs11.pin_unavailable);
+// `hint` names the options that supply the secret. The secret is never part of a message.
+struct SecretKind {
+  std::string env_file;   // "KYSO_PIN_FILE"
+  std::string id_prefix;  // "pkcs11.pin_"
+  std::string what;       // "PIN"
+  std::string hint;       // "--pin-file or KYSO_PIN_FILE"
+};
+Result<std::string> ReadSecret(const PassphraseSource& source, const SecretKind& kind,
+                               const std::string& prompt);
+
 }  // namespace kyso::crypto

@@ -1,8 +1,8 @@
 // Signer: something that signs with a private key it may not reveal.
 //
 // SoftwareSigner holds a decrypted PrivateKey in memory (loaded from encrypted PKCS#8).
-// A PKCS#11 signer implements the same interface later; code that signs (certificates, CRLs,
-// OCSP, time-stamps, CMS, audit checkpoints) depends only on this interface.
+// A key on a PKCS#11 token implements the same interface (crypto/pkcs11.h); code that signs
+// (certificates, CRLs, OCSP, time-stamps, CMS, audit checkpoints) depends only on it.
 //
 // Thread-safety: implementations must allow concurrent Sign* calls.
 #pragma once

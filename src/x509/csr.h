@@ -17,6 +17,7 @@
 #include "base/bytes.h"
 #include "base/result.h"
 #include "crypto/key.h"
+#include "crypto/signer.h"
 #include "x509/name.h"
 
 namespace kyso::x509 {
@@ -57,5 +58,8 @@ class Csr {
 // P-384; none for Ed25519). For requests made in-process, such as the demo directory of
 // `kyso init --demo`; subscribers bring their own. Error: csr.build_failed.
 Result<Bytes> BuildCsr(const Name& subject, const crypto::PrivateKey& key);
+// The same for a key that signs without being held, such as a key on a token
+// (`kyso token keygen`).
+Result<Bytes> BuildCsr(const Name& subject, const crypto::Signer& signer);
 
 }  // namespace kyso::x509

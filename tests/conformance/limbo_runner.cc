@@ -172,18 +172,6 @@ Verdict RunKyso(const Case& c) {
   return {"FAILURE", result->error_id + ": " + result->detail};
 }
 
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s) {
-    if (ch == '\'') {
-      out += "'\\''";
-    } else {
-      out += ch;
-    }
-  }
-  return out + "'";
-}
-
 bool WriteFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
   f << text;
@@ -203,21 +191,22 @@ Verdict RunOpenssl(const Case& c, const std::string& dir) {
       (!c.intermediates_pem.empty() && !WriteFile(dir + "/inter.pem", c.intermediates_pem))) {
     return {"SKIPPED", "cannot write " + dir};
   }
-  std::string cmd = "openssl verify -x509_strict -CAfile " + ShellQuote(dir + "/trusted.pem");
-  if (!c.intermediates_pem.empty()) cmd += " -untrusted " + ShellQuote(dir + "/inter.pem");
+  std::string cmd =
+      "openssl verify -x509_strict -CAfile " + testlib::ShellQuote(dir + "/trusted.pem");
+  if (!c.intermediates_pem.empty()) cmd += " -untrusted " + testlib::ShellQuote(dir + "/inter.pem");
   if (c.at) cmd += " -attime " + std::to_string(*c.at);
   if (c.max_depth) cmd += " -verify_depth " + std::to_string(*c.max_depth);
   if (std::find(c.extended_key_usage.begin(), c.extended_key_usage.end(), "serverAuth") !=
       c.extended_key_usage.end()) {
     cmd += " -purpose sslserver";
   }
-  if (c.dns_name) cmd += " -verify_hostname " + ShellQuote(*c.dns_name);
-  if (c.ip_address) cmd += " -verify_ip " + ShellQuote(*c.ip_address);
+  if (c.dns_name) cmd += " -verify_hostname " + testlib::ShellQuote(*c.dns_name);
+  if (c.ip_address) cmd += " -verify_ip " + testlib::ShellQuote(*c.ip_address);
   if (std::any_of(c.trusted.begin(), c.trusted.end(),
                   [](const x509::Certificate& t) { return !SelfIssued(t); })) {
     cmd += " -partial_chain";
   }
-  cmd += " " + ShellQuote(dir + "/leaf.pem");
+  cmd += " " + testlib::ShellQuote(dir + "/leaf.pem");
   std::string output;
   const int rc = testlib::Shell(cmd, &output);
   if (rc == 0) return {"SUCCESS", ""};
@@ -325,7 +314,7 @@ int Main(int argc, char** argv) {
         cases.size(), workers,
         [&](size_t i) {
           const std::string dir = tmp.File(std::to_string(i));
-          if (testlib::Shell("mkdir -p " + ShellQuote(dir)) != 0) {
+          if (testlib::Shell("mkdir -p " + testlib::ShellQuote(dir)) != 0) {
             openssl[i] = {"SKIPPED", "cannot create " + dir};
             return;
           }

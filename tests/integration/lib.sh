@@ -42,6 +42,40 @@ expect_eq() {
   if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2" "actual:   $3"; fi
 }
 
+# enter_work_dir PREFIX: makes a temporary directory, cd's there (WORK), and on exit stops the
+# server whose pid is in SERVER_PID (if any) and removes the directory.
+enter_work_dir() {
+  WORK=$(mktemp -d "/tmp/$1-XXXXXX")
+  SERVER_PID=""
+  trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+  cd "$WORK" || exit 1
+}
+
+# softhsm_token LABEL SO_PIN PIN: a SoftHSM2 token in $WORK/tokens, with SOFTHSM2_CONF exported
+# for kyso, softhsm2-util and pkcs11-tool (SoftHSM reads it at C_Initialize). Tokens are named by
+# label: softhsm2-util --init-token moves a new token to another slot number (see
+# tests/testlib/softhsm.h for the other quirks).
+SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
+softhsm_token() {
+  if [ -z "${SOFTHSM2_CONF:-}" ] || [ "$SOFTHSM2_CONF" != "$WORK/softhsm2.conf" ]; then
+    mkdir -p "$WORK/tokens"
+    printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+      "$WORK/tokens" > "$WORK/softhsm2.conf"
+    export SOFTHSM2_CONF=$WORK/softhsm2.conf
+  fi
+  softhsm2-util --init-token --free --label "$1" --so-pin "$2" --pin "$3" >/dev/null 2>&1
+}
+
+# free_port: prints a TCP port nothing listens on at 127.0.0.1 now (a random one above 20000).
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+  done
+  echo "$port"
+}
+
 finish() {
   echo "$PASS passed, $FAIL failed"
   [ "$FAIL" -eq 0 ]

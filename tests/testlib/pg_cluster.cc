@@ -20,19 +20,6 @@ namespace {
 constexpr const char* kDefaultBinDir = "/usr/lib/postgresql/15/bin";
 constexpr const char* kSuperuser = "kyso";
 
-// `text` as one word for /bin/sh.
-std::string ShellQuote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
 bool Executable(const std::string& path) {
   return access(path.c_str(), X_OK) == 0;
 }

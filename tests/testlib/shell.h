@@ -11,6 +11,9 @@ namespace kyso::testlib {
 // when `output` is set, puts its stdout and stderr there.
 int Shell(const std::string& command, std::string* output = nullptr);
 
+// `s` as one word for /bin/sh: in single quotes, each ' written '\''.
+std::string ShellQuote(const std::string& s);
+
 // Writes `data` to `path`, replacing it.
 void WriteBytes(const std::string& path, ByteSpan data);
 
