@@ -39,6 +39,16 @@ inline constexpr const char* kAttachmentColumns =
     "id, request_id, filename, content_type, size, sha256, created_by, created_at";
 inline constexpr int kAttachmentDataColumn = 8;
 
+// Migration (SQLite 7, PostgreSQL 5): the dashboard counts certificates by status and validity,
+// and issued and revoked per month over the last year. Without these, each of its 26 counts read
+// the whole table: 35 s in all at 900,000 certificates on SQLite.
+inline constexpr const char* kCertificateCountIndexes = R"sql(
+CREATE INDEX certificates_issued_at ON certificates(issued_at, organization_id);
+CREATE INDEX certificates_revoked_at ON certificates(revoked_at, organization_id)
+  WHERE revoked_at IS NOT NULL;
+CREATE INDEX certificates_status ON certificates(status, not_after, not_before, organization_id);
+)sql";
+
 // The bucket expression and range condition of Transaction::CountCertificatesInPeriods over
 // `c`: the bucket is how many bounds the time reaches (1 for the first period), written with
 // the bounds as integer literals (server-computed numbers, never caller text). `bool_to_int`

@@ -85,22 +85,16 @@ finish() {
 # $DATA = KYSO_DATA, no passphrase file); at exit the server start_server started is stopped
 # and the directory removed.
 use_work_dir() {
-  WORK=$(mktemp -d "/tmp/kyso-$1-XXXXXX")
+  enter_work_dir "kyso-$1"
   DATA=$WORK/data
   export KYSO_DATA=$DATA
   unset KYSO_PASSPHRASE_FILE
-  SERVER_PID=""
-  trap '[ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID"; rm -rf "$WORK"' EXIT
-  cd "$WORK" || exit 1
 }
 
 # pick_port: a free loopback port in $PORT and its base URL in $URL (before init: certificates
 # name the base URL).
 pick_port() {
-  for _ in $(seq 1 50); do
-    PORT=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
-  done
+  PORT=$(free_port)
   URL=http://127.0.0.1:$PORT
 }
 

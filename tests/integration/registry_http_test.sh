@@ -31,15 +31,6 @@ for tool in curl jq openssl base64; do
   command -v "$tool" >/dev/null || { not_ok "prerequisite $tool"; finish; exit 1; }
 done
 
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-  done
-  echo "$port"
-}
-
 DB_ARGS=()
 if [ "$BACKEND" = postgresql ]; then
   if pg_start; then ok "throwaway PostgreSQL 15 cluster started"; else
