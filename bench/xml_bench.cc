@@ -62,7 +62,7 @@ std::string Template(std::string doc) {
 int main(int argc, char** argv) {
   int runs = argc > 1 ? std::atoi(argv[1]) : 9;
   auto key = crypto::PrivateKey::Generate(*crypto::KeySpec::Parse("rsa:2048"));
-  std::string key_pem = *key->ToEncryptedPkcs8Pem("bench", 2000);
+  std::string key_pem = *key->ToEncryptedPkcs8Pem("bench-passphrase", 2000);
   auto signer = std::make_shared<crypto::SoftwareSigner>(std::move(key).value(), "bench");
   x509::Extensions ext;
   ext.key_usage = {"digitalSignature", "nonRepudiation"};
@@ -87,8 +87,9 @@ int main(int argc, char** argv) {
     Bytes signed_xml;
     double kyso_sign =
         MedianMs(runs, [&] { signed_xml = *xades::SignXml(AsBytes(doc), creds, options); });
-    std::string sign_cmd = "xmlsec1 --sign --pwd bench --privkey-pem " + dir + "/key.pem," + dir +
-                           "/cert.pem --output " + dir + "/out.xml " + dir + "/tmpl.xml";
+    std::string sign_cmd = "xmlsec1 --sign --pwd bench-passphrase --privkey-pem " + dir +
+                           "/key.pem," + dir + "/cert.pem --output " + dir + "/out.xml " + dir +
+                           "/tmpl.xml";
     double xmlsec_sign = MedianMs(runs, [&] { (void)std::system(sign_cmd.c_str()); });
     double kyso_verify = MedianMs(runs, [&] {
       auto r = xades::InspectXml(signed_xml);

@@ -52,7 +52,7 @@ Result<std::vector<x509::Certificate>> ReadCertificates(const std::vector<std::s
 }
 
 struct VerifyArgs {
-  std::string file, content, lang = "vi", at, format = "text";
+  std::string file, content, lang = "vi", at, format = "text", signed_element;
   std::vector<std::string> trust, untrusted, crls, ocsp, policies;
   bool offline = false;
   bool explicit_policy = false, inhibit_policy_mapping = false, inhibit_any_policy = false;
@@ -62,6 +62,7 @@ Result<verify::VerifyOptions> MakeOptions(const Globals& g, const VerifyArgs& a)
   verify::VerifyOptions options;
   options.now = app::SystemClockForSigning().Now();
   options.offline = a.offline;
+  options.xml_signed_element = a.signed_element;
   if (!a.at.empty()) {
     KYSO_ASSIGN_OR_RETURN(options.at, ParseTimeArgument(a.at));
   }
@@ -141,6 +142,9 @@ void AddVerify(CLI::App& app, Globals& g, int& rc) {
   };
   cmd->add_option("file", a->file, "PDF, .p7s, .p7m or XML");
   cmd->add_option("--content", a->content, "The signed content of a detached .p7s");
+  cmd->add_option("--signed-element", a->signed_element,
+                  "XML: the element every signature must cover, the first of its name (e.g. "
+                  "HSoKhaiThue); otherwise INVALID (signature wrapping)");
   add_common(cmd);
   cmd->callback([&g, &rc, a, cmd]() {
     if (!cmd->get_subcommands().empty()) return;

@@ -668,6 +668,17 @@ Result<DocumentReport> VerifyXml(ByteSpan xml, const std::string& name,
       if (o.signed_properties) continue;
       r.coverage += (r.coverage.empty() ? "" : "; ") + o.what;
     }
+    if (!options.xml_signed_element.empty()) {
+      bool covered = std::any_of(s.references.begin(), s.references.end(), [&](const auto& o) {
+        return o.element == options.xml_signed_element && o.first_of_its_name;
+      });
+      if (!covered) {
+        Add(r, "xml.unexpected_signed_element", Severity::kError,
+            "the signature does not cover the document's <" + options.xml_signed_element +
+                "> (it covers " + r.coverage + ")");
+        Fail(r, Indication::kFailed, "FORMAT_FAILURE");
+      }
+    }
     // A document-level defect (a duplicate Id) makes every signature in it fail.
     for (const auto& p : inspection.problems) AddProblem(r, p);
     for (const auto& p : s.problems) AddProblem(r, p);

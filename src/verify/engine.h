@@ -47,6 +47,10 @@ struct VerifyOptions {
   // RFC 5280 §6.1.1 initial policy inputs for the signer's path (--policy, --explicit-policy,
   // --inhibit-policy-mapping, --inhibit-any-policy); time-stamping units' paths do without.
   x509::PolicyInputs policy;
+  // XML: the element (local name) every signature must cover, e.g. "HSoKhaiThue" for an e-tax
+  // declaration (--signed-element). The signed element must be the first of that name in the
+  // document, so that a signed copy hidden behind a forged one (signature wrapping) fails.
+  std::string xml_signed_element;
   bool offline = false;           // embedded revocation data only
   std::optional<UnixSeconds> at;  // validate at this time instead
   UnixSeconds now = 0;            // injected clock

@@ -221,6 +221,10 @@ std::string FindingLabel(const std::string& id, Language l) {
        "the XML document declares a DTD or entities, which are refused"},
       {"xml.external_reference", "chữ ký tham chiếu tài nguyên bên ngoài tài liệu (không tải về)",
        "the signature references a resource outside the document (not fetched)"},
+      {"xml.unexpected_signed_element",
+       "chữ ký không bao phủ phần tử tờ khai mà định dạng quy định (nguy cơ tráo phần tử đã ký)",
+       "the signature does not cover the element the format says is the declaration "
+       "(signature wrapping)"},
       {"xml.nothing_signed", "chữ ký không bao phủ nội dung nào của tài liệu",
        "the signature covers nothing of the document"},
       {"xades.signed_properties_altered", "thuộc tính đã ký (SignedProperties) bị thay đổi",

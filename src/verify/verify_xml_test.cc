@@ -179,6 +179,35 @@ TEST(VerifyXml, DuplicateIdIsInvalid) {
   EXPECT_TRUE(HasFinding(report, "xml.duplicate_id"));
 }
 
+TEST(VerifyXml, TheDeclarationMustBeTheSignedElement) {
+  Pki pki;
+  xades::SignOptions o;
+  o.element_id = "_NODE_TO_SIGN";
+  o.parent_element = "CKyDTu";
+  std::string xml = Sign(pki, o);
+  VerifyOptions options = Options(pki);
+  options.xml_signed_element = "HSoKhaiThue";
+  auto good = VerifyXml(AsBytes(xml), "d.xml", options);
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(good->indication, Indication::kPassed) << RenderJson(*good);
+  // Signature wrapping: the signed body moved behind a forged one the application would read.
+  size_t begin = xml.find("<HSoKhaiThue");
+  size_t end = xml.find("</HSoKhaiThue>") + std::string("</HSoKhaiThue>").size();
+  std::string body = xml.substr(begin, end - begin);
+  std::string wrapped = xml;
+  wrapped.replace(begin, end - begin, "<HSoKhaiThue><ct21>99000000</ct21></HSoKhaiThue>");
+  wrapped = Replace(wrapped, "<CKyDTu>", "<PhuLuc>" + body + "</PhuLuc><CKyDTu>");
+  auto bad = VerifyXml(AsBytes(wrapped), "d.xml", options);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->indication, Indication::kFailed);
+  EXPECT_EQ(bad->sub_indication, "FORMAT_FAILURE");
+  EXPECT_TRUE(HasFinding(*bad, "xml.unexpected_signed_element"));
+  // Without the expectation the core still holds, and the report says where the body was.
+  auto plain = Verify(pki, wrapped);
+  EXPECT_EQ(plain.signatures.at(0).coverage,
+            "<HSoKhaiThue id=\"_NODE_TO_SIGN\"> at /HSoThueDTu/PhuLuc/HSoKhaiThue");
+}
+
 TEST(VerifyXml, DtdIsRefused) {
   Pki pki;
   auto report = Verify(pki, "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/hostname\">]><r>&x;</r>");

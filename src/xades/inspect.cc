@@ -223,6 +223,11 @@ XmlSignature InspectSignature(xmlDoc* doc, xmlNode* signature) {
                                    "a reference typed SignedProperties names " + Describe(target) +
                                        ", which is not this signature's SignedProperties"));
     }
+    if (!o.signed_properties && !o.uri.empty() && o.uri != "#xpointer(/)") {
+      o.element = reinterpret_cast<const char*>(target->name);
+      auto same_name = Descendants(xmlDocGetRootElement(doc), nullptr, o.element.c_str());
+      o.first_of_its_name = !same_name.empty() && same_name.front() == target;
+    }
     if (!o.signed_properties) {
       o.what = o.uri.empty() || o.uri == "#xpointer(/)"
                    ? "the whole document " + Describe(target)

@@ -47,6 +47,10 @@ struct SignedObject {
   std::string what;  // "the whole document <ToKhai>", "<DLieu Id="body"> at /HSo/DLieu"
   bool digest_matches = false;
   bool signed_properties = false;
+  std::string element;  // the target's local name ("" for the whole document or none)
+  // The target is the first element of its name in document order: the one an application
+  // reading the declaration takes (false when a signed copy sits behind a forged one).
+  bool first_of_its_name = false;
 };
 
 struct XmlSignature {
@@ -80,7 +84,9 @@ XmlInspection InspectXml(ByteSpan xml);
 
 // --- Signing -----------------------------------------------------------------------------
 
-enum class Packaging { kEnveloped, kEnveloping, kDetached };
+// Detached signatures (a Reference to another file) are not made: kyso resolves references
+// within the document only, so it could not verify one either.
+enum class Packaging { kEnveloped, kEnveloping };
 [[nodiscard]] Result<Packaging> ParsePackaging(std::string_view text);
 
 enum class Level { kBB, kBT };
@@ -99,8 +105,6 @@ struct SignOptions {
   // Enveloped: put the Signature as the last child of the first element with this local name
   // (e.g. "CKyDTu" in e-tax declarations); empty: of the root element.
   std::string parent_element;
-  // Detached: the Reference URI naming the signed file (its base name).
-  std::string detached_name;
   Level level = Level::kBB;
   crypto::DigestAlgorithm digest = crypto::DigestAlgorithm::kSha256;
   crypto::RsaPadding rsa_padding = crypto::RsaPadding::kPkcs1v15;
@@ -112,10 +116,10 @@ struct SignOptions {
   std::function<Result<Bytes>(ByteSpan request)> time_stamp;
 };
 
-// Signs `input` (an XML document; for kDetached any bytes) and returns the signed document
-// (enveloped, enveloping) or the detached Signature document. Errors: those of xades/xml.h
-// (xml.*), xades.duplicate_id, xades.no_element (element_id or parent_element not found),
-// xades.key_mismatch, xades.unsupported_key, xades.sign (xmlsec failed), xades.no_tsa.
+// Signs `input` (an XML document) and returns the signed document (enveloped or enveloping).
+// Errors: those of xades/xml.h (xml.*), xades.duplicate_id, xades.no_element (element_id or
+// parent_element not found), xades.key_mismatch, xades.unsupported_key, xades.sign (xmlsec failed),
+// xades.no_tsa.
 [[nodiscard]] Result<Bytes> SignXml(ByteSpan input, const SignerCredentials& credentials,
                                     const SignOptions& options);
 

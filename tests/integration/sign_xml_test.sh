@@ -146,6 +146,22 @@ out=$(verify_json dup.xml)
 expect_eq "duplicate Id: INVALID FORMAT_FAILURE" "INVALID FORMAT_FAILURE" "$(verdict "$out")"
 expect_contains "duplicate Id: xml.duplicate_id" "xml.duplicate_id" "$(finding_ids "$out")"
 
+# Signature wrapping: the signed body moved into an appendix behind a forged one. The core
+# still holds (the signed element is intact); --signed-element says which element must be the
+# signed one (the first of its name), and then it is INVALID.
+awk '/<HSoKhaiThue id=/{grab=1} grab{body=body $0 "\n"} /<\/HSoKhaiThue>/{grab=0; print "  <HSoKhaiThue><CTieuTKhaiChinh><ct22>1000</ct22></CTieuTKhaiChinh></HSoKhaiThue>"; next} !grab{print}
+     END{printf "%s", body > "body.part"}' tokhai-signed.xml > forged.xml
+awk 'FNR == NR {body = body $0 "\n"; next}
+     /<CKyDTu>/ {sub(/<CKyDTu>/, "<PhuLuc>\n" body "  </PhuLuc><CKyDTu>")} {print}' \
+  body.part forged.xml > wrapped.xml
+out=$(verify_json --signed-element HSoKhaiThue tokhai-signed.xml)
+expect_eq "--signed-element HSoKhaiThue: the real declaration is VALID" "VALID " "$(verdict "$out")"
+out=$(verify_json --signed-element HSoKhaiThue wrapped.xml)
+expect_eq "wrapped: INVALID FORMAT_FAILURE" "INVALID FORMAT_FAILURE" "$(verdict "$out")"
+expect_contains "wrapped: xml.unexpected_signed_element" "xml.unexpected_signed_element" "$(finding_ids "$out")"
+expect_contains "wrapped: the report says where the signed body is" "/HSoThueDTu/PhuLuc/HSoKhaiThue" \
+  "$(jq -r '.signatures[0].coverage' <<<"$out")"
+
 # Whole document, RSA PKCS#1 v1.5 and enveloping, each judged by xmlsec1.
 "$KYSO" sign xml tokhai.xml whole.xml "${COMPANY[@]}" --digest sha384 >/dev/null 2>&1
 out=$(xmlsec whole.xml); expect_eq "xmlsec1 --verify: whole document, RSA SHA-384" 0 $?
