@@ -9,14 +9,20 @@
 KYSO=$(realpath "$1")
 source "$(dirname "$0")/lib.sh"
 WORK=$(mktemp -d /tmp/kyso-sign-xml-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 cd "$WORK"
 DATA=$WORK/data
 export KYSO_DATA=$DATA
 unset KYSO_PASSPHRASE_FILE
 
 missing=""
-for tool in xmlsec1 openssl jq; do
+for tool in xmlsec1 openssl jq curl; do
   command -v "$tool" >/dev/null || missing+=" $tool"
 done
 if [ -n "$missing" ]; then
@@ -27,7 +33,13 @@ fi
 cat > fast.json <<JSON
 {"pbkdf2_iterations": 2000, "root": {"key": "ec:P-384"}, "issuing": {"key": "ec:P-256"}}
 JSON
-out=$("$KYSO" init --demo --no-demo-data --config fast.json --base-url http://127.0.0.1:9 2>&1)
+# The base URL is baked into the certificates' AIA (OCSP), so the port is chosen before init.
+for _ in $(seq 1 50); do
+  PORT=$((20000 + RANDOM % 40000))
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
+done
+URL=http://127.0.0.1:$PORT
+out=$("$KYSO" init --demo --no-demo-data --config fast.json --base-url "$URL" 2>&1)
 expect_eq "init" 0 $?
 ROOT=$DATA/certs/root.pem
 ISSUING=$DATA/certs/issuing.pem
@@ -239,5 +251,17 @@ out=$(verify_json external.xml)
 expect_eq "external reference: INDETERMINATE SIGNED_DATA_NOT_FOUND" \
   "INDETERMINATE SIGNED_DATA_NOT_FOUND" "$(verdict "$out")"
 expect_contains "external reference: xml.external_reference" "xml.external_reference" "$(finding_ids "$out")"
+
+# --- 4. POST /api/v1/verify takes XML too ---------------------------------------------------
+"$KYSO" --json serve --listen "127.0.0.1:$PORT" --access-log off > server.json 2> server.err &
+SERVER_PID=$!
+for _ in $(seq 1 100); do grep -q '"port"' server.json 2>/dev/null && break; sleep 0.1; done
+code=$(curl -s -o http.json -w '%{http_code}' -F "file=@tokhai-signed.xml" "$URL/api/v1/verify")
+expect_eq "HTTP verify: the signed declaration, 200 VALID (OCSP from the server itself)" \
+  "200 VALID XML" "$code $(jq -r '.indication + " " + .format' http.json 2>/dev/null || head -c 300 http.json)"
+code=$(curl -s -o http.json -w '%{http_code}' -F "file=@changed.xml" "$URL/api/v1/verify")
+expect_eq "HTTP verify: changed by one character, 200 INVALID" "200 INVALID" \
+  "$code $(jq -r .indication http.json 2>/dev/null || head -c 300 http.json)"
+kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
 
 finish
