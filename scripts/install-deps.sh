@@ -12,7 +12,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libqpdf-dev qpdf libharfbuzz-dev libfreetype-dev libpng-dev zlib1g-dev
+  libqpdf-dev qpdf libxmlsec1-dev libharfbuzz-dev libfreetype-dev libpng-dev zlib1g-dev
   fonts-liberation2 fonts-dejavu-core
   poppler-utils mupdf-tools libnss3-tools jq
   nodejs
@@ -24,7 +24,7 @@ packages=(
 # OpenSC's pkcs11-tool. Node.js is Debian-repackaged 20.x, which includes npm: never
 # install Debian's `npm` package beside it.
 case "${1:-}" in
-  --test) packages+=(chromium fonts-noto-core softhsm2 opensc) ;;
+  --test) packages+=(chromium fonts-noto-core softhsm2 opensc xmlsec1) ;;
   --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
   --bench) packages+=(wrk apache2-utils libpodofo-utils hyperfine time) ;;
 esac

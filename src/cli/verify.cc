@@ -1,4 +1,5 @@
-// `kyso verify`: PDFs, CMS (.p7s + content, .p7m) and certificates, with a Vietnamese report.
+// `kyso verify`: PDFs, CMS (.p7s + content, .p7m), XML (XAdES, XMLDSig) and certificates, with a
+// Vietnamese report.
 #include <cstdio>
 #include <iostream>
 
@@ -51,7 +52,7 @@ Result<std::vector<x509::Certificate>> ReadCertificates(const std::vector<std::s
 }
 
 struct VerifyArgs {
-  std::string file, content, lang = "vi", at, format = "text";
+  std::string file, content, lang = "vi", at, format = "text", signed_element;
   std::vector<std::string> trust, untrusted, crls, ocsp, policies;
   bool offline = false;
   bool explicit_policy = false, inhibit_policy_mapping = false, inhibit_any_policy = false;
@@ -61,6 +62,7 @@ Result<verify::VerifyOptions> MakeOptions(const Globals& g, const VerifyArgs& a)
   verify::VerifyOptions options;
   options.now = app::SystemClockForSigning().Now();
   options.offline = a.offline;
+  options.xml_signed_element = a.signed_element;
   if (!a.at.empty()) {
     KYSO_ASSIGN_OR_RETURN(options.at, ParseTimeArgument(a.at));
   }
@@ -96,11 +98,12 @@ int Render(const Globals& g, const VerifyArgs& a, const verify::DocumentReport& 
 }
 
 // What the bytes are: a PDF, a DER CMS SignedData, or neither (PEM is decoded by the caller).
-enum class Kind { kPdf, kCms, kUnknown };
+enum class Kind { kPdf, kCms, kXml, kUnknown };
 Kind Sniff(ByteSpan bytes) {
   std::string_view head = AsString(bytes.first(std::min<size_t>(bytes.size(), 1024)));
   if (head.find("%PDF-") != std::string_view::npos) return Kind::kPdf;
   if (!bytes.empty() && bytes[0] == 0x30) return Kind::kCms;
+  if (verify::LooksLikeXml(bytes)) return Kind::kXml;
   return Kind::kUnknown;
 }
 
@@ -108,7 +111,8 @@ Kind Sniff(ByteSpan bytes) {
 
 void AddVerify(CLI::App& app, Globals& g, int& rc) {
   auto* cmd = app.add_subcommand(
-      "verify", "Verify the signatures of a PDF or CMS file (or `verify cert` for a certificate)");
+      "verify",
+      "Verify the signatures of a PDF, CMS or XML file (or `verify cert` for a certificate)");
   auto a = std::make_shared<VerifyArgs>();
   auto add_common = [a](CLI::App* c) {
     // Repeatable options take one value each, so `--trust root.pem file.pdf` leaves the file
@@ -136,8 +140,11 @@ void AddVerify(CLI::App& app, Globals& g, int& rc) {
     c->add_option("--format", a->format, "text (default), json or html")
         ->check(CLI::IsMember({"text", "json", "html"}));
   };
-  cmd->add_option("file", a->file, "PDF, .p7s or .p7m");
+  cmd->add_option("file", a->file, "PDF, .p7s, .p7m or XML");
   cmd->add_option("--content", a->content, "The signed content of a detached .p7s");
+  cmd->add_option("--signed-element", a->signed_element,
+                  "XML: the element every signature must cover, the first of its name (e.g. "
+                  "HSoKhaiThue); otherwise INVALID (signature wrapping)");
   add_common(cmd);
   cmd->callback([&g, &rc, a, cmd]() {
     if (!cmd->get_subcommands().empty()) return;
@@ -190,14 +197,17 @@ void AddVerify(CLI::App& app, Globals& g, int& rc) {
             *bytes, content ? std::optional<ByteSpan>(*content) : std::nullopt, a->file, *options);
         break;
       }
+      case Kind::kXml:
+        report = verify::VerifyXml(*bytes, a->file, *options);
+        break;
       case Kind::kUnknown: {
         // Not a document we can read: still a verdict with its reason, not a bare error.
         verify::DocumentReport r;
         r.file = a->file;
         r.format = "unknown";
         r.verified_at = options->now;
-        r.findings.push_back(
-            {"format.unknown", verify::Severity::kError, "neither a PDF nor a DER CMS signature"});
+        r.findings.push_back({"format.unknown", verify::Severity::kError,
+                              "neither a PDF, a DER CMS signature nor XML"});
         verify::Summarize(r);
         r.sub_indication = "FORMAT_FAILURE";
         report = std::move(r);

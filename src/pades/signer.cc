@@ -9,7 +9,6 @@
 #include <cstring>
 #include <thread>
 
-#include "crypto/random.h"
 #include "x509/cms.h"
 #include "x509/validation_data.h"
 
@@ -201,13 +200,8 @@ size_t RoundUp(size_t n, size_t to) {
 }
 
 Result<Bytes> TimeStampOver(ValidationServices& services, ByteSpan digest) {
-  crypto::SystemRng rng;
-  Bytes nonce = rng.Generate(8);
-  nonce[0] &= 0x7F;  // a positive INTEGER
-  if (nonce[0] == 0) nonce[0] = 1;
-  Bytes request = x509::EncodeTimeStampRequest(crypto::DigestAlgorithm::kSha256, digest, nonce);
-  KYSO_ASSIGN_OR_RETURN(Bytes response, services.TimeStamp(request));
-  return x509::TimeStampTokenOf(response, crypto::DigestAlgorithm::kSha256, digest, nonce);
+  return x509::RequestTimeStamp([&](ByteSpan request) { return services.TimeStamp(request); },
+                                digest);
 }
 
 Status CheckCredentials(const Credentials& credentials, UnixSeconds at) {

@@ -1,5 +1,6 @@
 // The verification engine: `kyso verify` for PDFs (PAdES and adbe.pkcs7.detached signatures,
-// document time-stamps), detached (.p7s) and enveloping (.p7m) CMS, and single certificates.
+// document time-stamps), detached (.p7s) and enveloping (.p7m) CMS, XML (XAdES, XMLDSig) and
+// single certificates.
 //
 // For every signature (ETSI TS 119 102-1 §5.2, the basic building blocks):
 //   format and integrity   ByteRange coverage, message digest, signature over the signed
@@ -46,6 +47,10 @@ struct VerifyOptions {
   // RFC 5280 §6.1.1 initial policy inputs for the signer's path (--policy, --explicit-policy,
   // --inhibit-policy-mapping, --inhibit-any-policy); time-stamping units' paths do without.
   x509::PolicyInputs policy;
+  // XML: the element (local name) every signature must cover, e.g. "HSoKhaiThue" for an e-tax
+  // declaration (--signed-element). The signed element must be the first of that name in the
+  // document, so that a signed copy hidden behind a forged one (signature wrapping) fails.
+  std::string xml_signed_element;
   bool offline = false;           // embedded revocation data only
   std::optional<UnixSeconds> at;  // validate at this time instead
   UnixSeconds now = 0;            // injected clock
@@ -61,6 +66,13 @@ struct VerifyOptions {
 // A .p7s with its content (`content` set) or an enveloping .p7m (`content` empty).
 [[nodiscard]] Result<DocumentReport> VerifyCms(ByteSpan cms, std::optional<ByteSpan> content,
                                                const std::string& name,
+                                               const VerifyOptions& options);
+
+// An XML document: every ds:Signature in it, XMLDSig and XAdES (B-B, B-T, B-LT), checked by
+// xades::InspectXml, then time and certificate as for CMS. Same-document references only.
+// True when the bytes look like XML (a BOM or blanks, then '<').
+bool LooksLikeXml(ByteSpan bytes);
+[[nodiscard]] Result<DocumentReport> VerifyXml(ByteSpan xml, const std::string& name,
                                                const VerifyOptions& options);
 
 // One certificate's path and revocation status at options.at (or now).

@@ -214,6 +214,25 @@ std::string FindingLabel(const std::string& id, Language l) {
        "a change the certification signature (DocMDP) does not permit"},
       {"modification.fieldmdp", "trường đã bị khóa (FieldMDP) bị thay đổi",
        "a locked field (FieldMDP) was changed"},
+      // XML signatures (XAdES, XMLDSig).
+      {"xml.duplicate_id", "một mã Id xuất hiện ở nhiều phần tử (nguy cơ tráo phần tử đã ký)",
+       "an Id appears on several elements (signature wrapping)"},
+      {"xml.dtd_forbidden", "tài liệu XML có khai báo DTD/thực thể, không được chấp nhận",
+       "the XML document declares a DTD or entities, which are refused"},
+      {"xml.external_reference", "chữ ký tham chiếu tài nguyên bên ngoài tài liệu (không tải về)",
+       "the signature references a resource outside the document (not fetched)"},
+      {"xml.unexpected_signed_element",
+       "chữ ký không bao phủ phần tử tờ khai mà định dạng quy định (nguy cơ tráo phần tử đã ký)",
+       "the signature does not cover the element the format says is the declaration "
+       "(signature wrapping)"},
+      {"xml.nothing_signed", "chữ ký không bao phủ nội dung nào của tài liệu",
+       "the signature covers nothing of the document"},
+      {"xades.signed_properties_altered", "thuộc tính đã ký (SignedProperties) bị thay đổi",
+       "the signed properties (SignedProperties) were changed"},
+      {"algorithm.sha1", "thuật toán SHA-1 không còn được chấp nhận",
+       "SHA-1 is no longer accepted"},
+      {"algorithm.weak_key", "độ dài khóa không đạt yêu cầu (Thông tư 15/2025)",
+       "the key is too short (Thông tư 15/2025)"},
   };
   for (const auto& label : kLabels) {
     if (id == label.id) return l == Language::kVietnamese ? label.vi : label.en;

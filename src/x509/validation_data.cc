@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto/openssl_error.h"
+#include "crypto/random.h"
 #include "x509/der_writer.h"
 #include "x509/openssl_util.h"
 #include "x509/timestamp.h"
@@ -208,6 +209,17 @@ Bytes Sha1ForIdentifier(ByteSpan data) {
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha1(), nullptr);
   return out;
+}
+
+Result<Bytes> RequestTimeStamp(const std::function<Result<Bytes>(ByteSpan request)>& send,
+                               ByteSpan digest) {
+  crypto::SystemRng rng;
+  Bytes nonce = rng.Generate(8);
+  nonce[0] &= 0x7F;  // a positive INTEGER
+  if (nonce[0] == 0) nonce[0] = 1;
+  Bytes request = EncodeTimeStampRequest(crypto::DigestAlgorithm::kSha256, digest, nonce);
+  KYSO_ASSIGN_OR_RETURN(Bytes response, send(request));
+  return TimeStampTokenOf(response, crypto::DigestAlgorithm::kSha256, digest, nonce);
 }
 
 }  // namespace kyso::x509

@@ -15,6 +15,7 @@
 //   cms.malformed               not a DER ContentInfo of SignedData
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -35,6 +36,11 @@ Bytes EncodeTimeStampRequest(crypto::DigestAlgorithm algorithm, ByteSpan digest,
 // nonce are checked against what was asked.
 [[nodiscard]] Result<Bytes> TimeStampTokenOf(ByteSpan response, crypto::DigestAlgorithm algorithm,
                                              ByteSpan digest, ByteSpan nonce);
+
+// Asks a TSA (`send` posts a DER TimeStampReq and returns the DER TimeStampResp) for a token
+// over `digest` (SHA-256) with a fresh random nonce, and returns the checked token.
+[[nodiscard]] Result<Bytes> RequestTimeStamp(
+    const std::function<Result<Bytes>(ByteSpan request)>& send, ByteSpan digest);
 
 // The certificates in a CMS SignedData's certificates field (e.g. a time-stamp token's TSA
 // certificate), in order.

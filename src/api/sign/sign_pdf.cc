@@ -228,6 +228,8 @@ Response Verify(const SigningServices& s, http::Request& request) {
   } else if (!file->data.empty() && file->data[0] == 0x30) {
     report = verify::VerifyCms(
         file->data, content ? std::optional<ByteSpan>(content->data) : std::nullopt, name, options);
+  } else if (verify::LooksLikeXml(file->data)) {
+    report = verify::VerifyXml(file->data, name, options);
   } else if (AsString(file->data).find("-----BEGIN") != std::string_view::npos) {
     // A PEM CMS signature: its DER, or cms.malformed.
     auto der = x509::DerObjectsOf(file->data, x509::DerKind::kCms);
@@ -236,7 +238,8 @@ Response Verify(const SigningServices& s, http::Request& request) {
                                content ? std::optional<ByteSpan>(content->data) : std::nullopt,
                                name, options);
   } else {
-    report = InvalidArgument("verify.unknown_format", "the file is neither a PDF nor a CMS");
+    report = InvalidArgument("verify.unknown_format",
+                             "the file is neither a PDF, a CMS nor an XML document");
   }
   if (!report.ok()) return Response::FromStatus(report.status());
   verify::Language lang =
