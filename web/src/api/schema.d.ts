@@ -2935,8 +2935,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description the body */
+                    /** @description the body (officers without it: their body and its subtree) */
                     organization_id?: number;
+                    /** @description 1: the body and every body under it */
+                    subtree?: string;
                     /** @description the person */
                     owner_id?: number;
                     /** @description valid | revoked */
