@@ -259,18 +259,19 @@ std::string SigningKeySetting(const std::string& id) {
 
 }  // namespace
 
+Result<pades::Credentials> LoadJobCredentials(const PdfSigningJob& job,
+                                              std::vector<std::string>& warnings) {
+  if (job.key_file && !job.pkcs12_file && crypto::IsPkcs11Uri(*job.key_file)) {
+    return LoadTokenCredentials(job);
+  }
+  KYSO_ASSIGN_OR_RETURN(KeyMaterial material, LoadKeyMaterial(job, warnings));
+  return ToCredentials(std::move(material), job.pkcs12_file ? "pkcs12:" + *job.pkcs12_file
+                                                            : "file:" + job.key_file.value_or(""));
+}
+
 Result<PdfSigningResult> SignPdfFile(Instance* instance, PdfSigningJob job) {
   PdfSigningResult result;
-  auto load = [&]() -> Result<pades::Credentials> {
-    if (job.key_file && !job.pkcs12_file && crypto::IsPkcs11Uri(*job.key_file)) {
-      return LoadTokenCredentials(job);
-    }
-    KYSO_ASSIGN_OR_RETURN(KeyMaterial material, LoadKeyMaterial(job, result.warnings));
-    return ToCredentials(std::move(material), job.pkcs12_file
-                                                  ? "pkcs12:" + *job.pkcs12_file
-                                                  : "file:" + job.key_file.value_or(""));
-  };
-  KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, load());
+  KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, LoadJobCredentials(job, result.warnings));
   const Clock& clock = instance ? instance->clock() : SystemClockForSigning();
   job.options.signing_time = clock.Now();
   result.signing_time = job.options.signing_time;

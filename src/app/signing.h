@@ -84,6 +84,12 @@ struct KeyMaterial {
 // Errors: the pkcs11.* ids of crypto/pkcs11.h, pades.key_mismatch (no certificate for the key).
 [[nodiscard]] Result<pades::Credentials> LoadTokenCredentials(const PdfSigningJob& job);
 
+// The credentials of a job from any of its sources: a PKCS#11 URI (the key stays on the token),
+// a PKCS#12, or an encrypted PKCS#8 key with its certificates. Warnings (e.g. a chain that does
+// not reach a root) are appended to `warnings`.
+[[nodiscard]] Result<pades::Credentials> LoadJobCredentials(const PdfSigningJob& job,
+                                                            std::vector<std::string>& warnings);
+
 // The body a server-held key belongs to, and the accounts that body authorized to sign with
 // it (its clerk, văn thư). Stored in the store's signing_keys tables.
 struct SigningKeyOwner {

@@ -226,11 +226,55 @@ void AddSignXml(CLI::App& sign, Globals& g, int& rc) {
   });
 }
 
+// ETSI EN 319 122-1 §4 (CAdES-B-B): a detached signature over any file (a contract, .docx,
+// .xlsx, .zip), with signing-certificate-v2 and signing time, the signer's chain included.
+void AddSignFile(CLI::App& sign, Globals& g, int& rc) {
+  auto* cmd =
+      sign.add_subcommand("file", "Sign any file: a detached CAdES B-B signature (.p7s) beside it");
+  struct Args {
+    std::string input, output;
+    CredentialArgs credentials;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("input", a->input, "File to sign")->required();
+  cmd->add_option("output", a->output, "Signature to write (default: INPUT.p7s), atomically");
+  a->credentials.AddTo(cmd);
+  cmd->callback([&g, &rc, a]() {
+    Status status = [&]() -> Status {
+      app::PdfSigningJob job;
+      a->credentials.Fill(job, !g.json);
+      std::vector<std::string> warnings;
+      KYSO_ASSIGN_OR_RETURN(pades::Credentials credentials, app::LoadJobCredentials(job, warnings));
+      for (const auto& w : warnings) std::fprintf(stderr, "kyso: warning: %s\n", w.c_str());
+      KYSO_ASSIGN_OR_RETURN(Bytes content, ReadFile(a->input, size_t{1} << 31));
+      const UnixSeconds signing_time = app::SystemClockForSigning().Now();
+      KYSO_ASSIGN_OR_RETURN(Bytes der,
+                            pades::SignDetachedCades(credentials, content, signing_time));
+      const std::string output = a->output.empty() ? a->input + ".p7s" : a->output;
+      KYSO_RETURN_IF_ERROR(WriteFileAtomic(output, der));
+      if (g.json) {
+        PrintJson({{"output", output},
+                   {"level", "CAdES-B-B"},
+                   {"signer", credentials.certificate.subject().ToRfc4514()},
+                   {"signing_time", signing_time},
+                   {"content_bytes", content.size()},
+                   {"output_bytes", der.size()}});
+      } else {
+        std::fprintf(stderr, "signed %s -> %s (CAdES B-B, detached)\n", a->input.c_str(),
+                     output.c_str());
+      }
+      return Status::Ok();
+    }();
+    rc = status.ok() ? 0 : ReportError(g, status);
+  });
+}
+
 void AddSign(CLI::App& app, Globals& g, int& rc) {
   auto* sign = app.add_subcommand("sign", "Sign documents");
   sign->require_subcommand(1);
   AddSigningKeys(*sign, g, rc);
   AddSignXml(*sign, g, rc);
+  AddSignFile(*sign, g, rc);
   auto* pdf_cmd = sign->add_subcommand(
       "pdf", "Sign a PDF (PAdES B-B/B-T/B-LT/B-LTA) with a Nghị định 30 appearance");
 

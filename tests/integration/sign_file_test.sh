@@ -4,7 +4,9 @@
 # bytes and chained to the instance's root alone (the CMS carries the issuing CA), and by the
 # registration workflow, which accepts the body's own seal for a request of that body (issue
 # 12: the clerk of Sở Tài chính signs a draft with the demo's key `bacgiang-stc` and submits
-# it). Refusals (401, 403, 404, 400, 413) and the audit trail (sign.file, sign.refused).
+# it). Refusals (401, 403, 404, 400, 413) and the audit trail (sign.file, sign.refused). Then the
+# same signature from the command line, `kyso sign file` (issue 16), judged by openssl cms -verify
+# and kyso verify, with its refusals (wrong passphrase, another key's certificate, no input).
 # Usage: sign_file_test.sh KYSO_BINARY
 KYSO=$1
 source "$(dirname "$0")/lib.sh"
@@ -100,6 +102,41 @@ refused "a file over 64 MiB" 413 http.body_too_large -H "Authorization: Bearer $
 code=$(curl -s -o session.p7s -w '%{http_code}' -b cookies.clerk -H "X-CSRF-Token: $(cat csrf.clerk)" \
   -F "file=@yeu-cau-$ID.json" -F key=bacgiang-stc "$URL/api/v1/sign/file")
 expect_eq "the clerk's browser session (cookie + CSRF) signs too" 200 "$code"
+
+# --- the same from the command line: kyso sign file (any file, detached CAdES B-B) ----------
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out signer.key 2>/dev/null
+openssl pkcs8 -topk8 -in signer.key -out signer.p8 -passout pass:matkhau123 -v2 aes-256-cbc
+echo matkhau123 > pass.txt
+echo sai-mat-khau > wrong-pass.txt
+openssl req -new -key signer.key -out signer.csr -utf8 \
+  -subj "/C=VN/L=Bắc Giang/O=Sở Tài chính tỉnh Bắc Giang/CN=Nguyễn Thị Hoa/UID=CCCD:024190012345"
+expect_success "a signer's certificate issued" "$KYSO" cert issue --csr signer.csr \
+  --profile official --out signer.pem
+SIGNER=(--key signer.p8 --key-passphrase-file pass.txt --cert signer.pem --chain "$DATA/certs/chain.pem")
+printf 'Hợp đồng số 12/2026/HĐ-STC\n' > "hop-dong.docx"
+expect_success "kyso sign file writes hop-dong.docx.p7s" "$KYSO" sign file hop-dong.docx "${SIGNER[@]}"
+out=$(openssl cms -verify -binary -inform DER -in hop-dong.docx.p7s -content hop-dong.docx \
+  -CAfile "$DATA/certs/root.pem" -out /dev/null 2>&1)
+expect_eq "openssl cms -verify accepts the CLI's signature" "CMS Verification successful" "$out"
+report=$("$KYSO" --json verify hop-dong.docx.p7s --content hop-dong.docx 2>/dev/null)
+expect_eq "kyso verify: the signature intact, VALID against the instance's chain" "true VALID" \
+  "$(jq -r '(.signatures[0].integrity | tostring) + " " + .indication' <<<"$report" 2>/dev/null)"
+printf 'Hợp đồng số 13/2026/HĐ-STC\n' > hop-dong-khac.docx
+out=$(openssl cms -verify -binary -inform DER -in hop-dong.docx.p7s -content hop-dong-khac.docx \
+  -CAfile "$DATA/certs/root.pem" -out /dev/null 2>&1)
+expect_contains "openssl refuses it over other bytes" "Verification failure" "$out"
+json=$("$KYSO" --json sign file hop-dong.docx chu-ky.p7s "${SIGNER[@]}" 2>/dev/null)
+expect_eq "--json names the output and the level" "chu-ky.p7s CAdES-B-B" \
+  "$(jq -r '.output + " " + .level' <<<"$json")"
+expect_failure "a wrong key passphrase is refused" key.wrong_passphrase \
+  "$KYSO" sign file hop-dong.docx refused.p7s --key signer.p8 --key-passphrase-file wrong-pass.txt \
+  --cert signer.pem
+expect_failure "a certificate of another key is refused" pades.key_mismatch \
+  "$KYSO" sign file hop-dong.docx refused.p7s --key signer.p8 --key-passphrase-file pass.txt \
+  --cert "$DATA/certs/issuing.pem"
+[ ! -e refused.p7s ] && ok "a refusal writes no signature" || not_ok "a refusal writes no signature"
+expect_failure "a missing input is refused" file.not_found \
+  "$KYSO" sign file khong-co.docx "${SIGNER[@]}"
 
 # --- the audit trail ------------------------------------------------------------------------
 audit=$("$KYSO" --json audit list --limit 100000 2>/dev/null)
