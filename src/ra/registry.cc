@@ -1456,20 +1456,40 @@ Result<store::CertificateRecord> Registry::GetCertificate(const Principal& by, i
   });
 }
 
+namespace {
+
+// The certificates `by` sees when no body is named (the one scope of ListCertificates and the
+// dashboard's counts): everything, a subscriber's own, or an officer's body and every body
+// under it; nullopt when the caller has none.
+std::optional<store::CertificateFilter> DefaultCertificateScope(const Principal& by) {
+  store::CertificateFilter scope;
+  if (SeesEverything(by)) return scope;
+  if (by.role == Role::kSubscriber) {
+    if (!by.person_id) return std::nullopt;
+    scope.owner_id = by.person_id;
+    return scope;
+  }
+  if (!by.organization_id || by.organization_path.empty()) return std::nullopt;
+  scope.organization_path_prefix = by.organization_path;
+  return scope;
+}
+
+}  // namespace
+
 Result<std::vector<store::CertificateRecord>> Registry::ListCertificates(
     const Principal& by, store::CertificateFilter filter, bool include_subtree) {
   filter.limit = std::clamp<int64_t>(filter.limit, 1, kMaxListLimit);
   return WithRead([&](store::Transaction& tx) -> Result<std::vector<store::CertificateRecord>> {
-    if (by.role == Role::kSubscriber && !SeesEverything(by)) {
-      if (!by.person_id) return std::vector<store::CertificateRecord>();
-      filter.owner_id = by.person_id;
-      return tx.ListCertificates(filter);
-    }
-    if (!SeesEverything(by) && !filter.organization_id) {
-      // An officer's default view: the certificates of their body and every body under it.
-      if (!by.organization_id || by.organization_path.empty())
-        return std::vector<store::CertificateRecord>();
-      filter.organization_path_prefix = by.organization_path;
+    // A subscriber sees their own certificates whatever the filter names; an officer without a
+    // body filter sees their body's subtree.
+    if (by.role == Role::kSubscriber || (!SeesEverything(by) && !filter.organization_id)) {
+      const auto scope = DefaultCertificateScope(by);
+      if (!scope) return std::vector<store::CertificateRecord>();
+      if (scope->owner_id) filter.owner_id = scope->owner_id;
+      if (scope->organization_path_prefix) {
+        filter.organization_path_prefix = scope->organization_path_prefix;
+      }
+      if (by.role == Role::kSubscriber) return tx.ListCertificates(filter);
     }
     if (filter.organization_id && (include_subtree || !SeesEverything(by))) {
       KYSO_ASSIGN_OR_RETURN(auto org, tx.GetOrganization(*filter.organization_id));
@@ -1530,19 +1550,7 @@ Result<Summary> Registry::Summarize(const Principal& by) {
         scopes[0].created_by = by.account_id;
       break;
   }
-  std::optional<store::CertificateFilter> certs = store::CertificateFilter{};
-  if (!SeesEverything(by)) {
-    if (by.role == Role::kSubscriber) {
-      if (by.person_id)
-        certs->owner_id = by.person_id;
-      else
-        certs.reset();
-    } else if (by.organization_id && !by.organization_path.empty()) {
-      certs->organization_path_prefix = by.organization_path;  // as ListCertificates: the subtree
-    } else {
-      certs.reset();
-    }
-  }
+  const std::optional<store::CertificateFilter> certs = DefaultCertificateScope(by);
   return WithRead([&](store::Transaction& tx) -> Result<Summary> {
     Summary out;
     auto count_requests = [&](auto adjust) -> Result<int64_t> {

@@ -120,7 +120,9 @@ const SigningRoute kFileRoute{"file",
                               [] { return kRequestDocument; },
                               "application/pkcs7-signature"};
 
-void PrintTo(const SigningRoute& route, std::ostream* os) { *os << route.path; }
+void PrintTo(const SigningRoute& route, std::ostream* os) {
+  *os << route.path;
+}
 
 class SigningTest : public ::testing::Test {
  protected:
